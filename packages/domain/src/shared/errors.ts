@@ -1,0 +1,121 @@
+/**
+ * The closed set of errors the domain reports. Each has a stable `code`; the transports map codes
+ * to statuses in one place each. Messages are written for the client: nothing internal goes in.
+ */
+export type DomainErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'USER_NAME_TAKEN'
+  | 'EMAIL_TAKEN'
+  | 'ROLE_ELEVATION_FORBIDDEN'
+  | 'INVALID_CLIENT'
+  | 'INVALID_GRANT'
+  | 'INVALID_TOKEN'
+  | 'CLIENT_ALREADY_REGISTERED'
+  | 'USER_NOT_FOUND'
+  | 'WRONG_EXPECTED_VERSION'
+  | 'CLAIM_TAKEN';
+
+export abstract class DomainError extends Error {
+  abstract readonly code: DomainErrorCode;
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ValidationError extends DomainError {
+  readonly code = 'VALIDATION_FAILED';
+  constructor(readonly errors: readonly FieldError[]) {
+    super('The request is invalid.');
+  }
+}
+
+export class UserNameTakenError extends DomainError {
+  readonly code = 'USER_NAME_TAKEN';
+  constructor() {
+    super('This user name is already taken.');
+  }
+}
+
+export class EmailTakenError extends DomainError {
+  readonly code = 'EMAIL_TAKEN';
+  constructor() {
+    super('This email address is already registered.');
+  }
+}
+
+export class RoleElevationForbiddenError extends DomainError {
+  readonly code = 'ROLE_ELEVATION_FORBIDDEN';
+  constructor() {
+    super('Only an admin may create an account with a role other than patron.');
+  }
+}
+
+/** Client authentication failed. One message whatever the reason. */
+export class InvalidClientError extends DomainError {
+  readonly code = 'INVALID_CLIENT';
+  constructor() {
+    super('Client authentication failed.');
+  }
+}
+
+/**
+ * A grant was refused: wrong user name or password, unknown, expired, revoked or reused refresh
+ * token. The reason goes to the log; the client sees one message per grant type.
+ */
+export class InvalidGrantError extends DomainError {
+  readonly code = 'INVALID_GRANT';
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+export class InvalidTokenError extends DomainError {
+  readonly code = 'INVALID_TOKEN';
+  constructor() {
+    super('The access token is missing, invalid or expired.');
+  }
+}
+
+export class ClientAlreadyRegisteredError extends DomainError {
+  readonly code = 'CLIENT_ALREADY_REGISTERED';
+  constructor(readonly clientId: string) {
+    super(`A client with id "${clientId}" is already registered.`);
+  }
+}
+
+export class UserNotFoundError extends DomainError {
+  readonly code = 'USER_NOT_FOUND';
+  constructor() {
+    super('No such user.');
+  }
+}
+
+/** An append found the stream at another version than expected (an `EventStore` outcome). */
+export class WrongExpectedVersionError extends DomainError {
+  readonly code = 'WRONG_EXPECTED_VERSION';
+  constructor(
+    readonly streamId: string,
+    readonly expected: string,
+  ) {
+    super(`Stream ${streamId} is not at the expected version ${expected}.`);
+  }
+}
+
+/** An append tried to claim a unique value another stream holds (an `EventStore` outcome). */
+export class ClaimTakenError extends DomainError {
+  readonly code = 'CLAIM_TAKEN';
+  constructor(
+    readonly kind: string,
+    readonly value: string,
+  ) {
+    super(`The ${kind} claim is already held.`);
+  }
+}

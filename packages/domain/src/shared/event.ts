@@ -1,0 +1,26 @@
+/** A fact, as the domain emits it: a stable past-tense `type` and a JSON payload. */
+export interface DomainEvent<Type extends string = string, Data extends object = object> {
+  readonly type: Type;
+  readonly data: Data;
+}
+
+/** Who caused an event, and from where. Written beside every event; never holds secrets. */
+export interface EventMetadata {
+  readonly requestId: string;
+  readonly occurredAt: string;
+  readonly clientId?: string | undefined;
+  readonly actorUserId?: string | undefined;
+  readonly ip?: string | undefined;
+  readonly userAgent?: string | undefined;
+}
+
+/** An event as read back from the log. */
+export interface RecordedEvent<E extends DomainEvent = DomainEvent> {
+  readonly streamId: string;
+  readonly streamPosition: number;
+  readonly globalPosition: bigint;
+  readonly type: E['type'];
+  readonly data: E['data'];
+  readonly metadata: EventMetadata;
+  readonly recordedAt: Date;
+}
