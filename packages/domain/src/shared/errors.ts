@@ -10,6 +10,7 @@ export type DomainErrorCode =
   | 'INVALID_CLIENT'
   | 'INVALID_GRANT'
   | 'INVALID_TOKEN'
+  | 'AUTHENTICATION_REQUIRED'
   | 'CLIENT_ALREADY_REGISTERED'
   | 'USER_NOT_FOUND'
   | 'WRONG_EXPECTED_VERSION'
@@ -81,6 +82,14 @@ export class InvalidTokenError extends DomainError {
   readonly code = 'INVALID_TOKEN';
   constructor() {
     super('The access token is missing, invalid or expired.');
+  }
+}
+
+/** A protected operation was called without any access token. */
+export class AuthenticationRequiredError extends DomainError {
+  readonly code = 'AUTHENTICATION_REQUIRED';
+  constructor() {
+    super('An access token is required.');
   }
 }
 

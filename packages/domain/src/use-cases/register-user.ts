@@ -66,7 +66,7 @@ export const registerUser = async (
     const events = decide(
       {
         type: 'RegisterUser',
-        data: { userId, userName: userName.display, email, name, role, bootstrap, registeredAt: now.toISOString() },
+        data: { userId, userName: userName.display, userNameKey: userName.key, email, name, role, bootstrap, registeredAt: now.toISOString() },
       },
       initialUser,
     );

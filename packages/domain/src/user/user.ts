@@ -8,6 +8,8 @@ export type UserRegistered = DomainEvent<
   {
     readonly userId: UserId;
     readonly userName: string;
+    /** The comparison key decided at registration (NFKC, case-folded); what logins look up. */
+    readonly userNameKey: string;
     readonly email: string | null;
     readonly name: string | null;
     readonly role: Role;
