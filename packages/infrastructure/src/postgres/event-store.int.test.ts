@@ -1,0 +1,461 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ClaimTakenError,
+  ClientId,
+  normalizeUserName,
+  userStreamId,
+  WrongExpectedVersionError,
+  type Claim,
+  type NormalizedUserName,
+} from '@pos-auth/domain';
+import { DatabaseError } from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { createTestSchema, type TestSchema } from '../testing/index.js';
+import {
+  clientRegistered,
+  loginFailed,
+  metadata,
+  newDigest,
+  newSessionId,
+  newUserId,
+  sessionRevoked,
+  tokenIssued,
+  tokenRefreshed,
+  userRegistered,
+} from '../testing/fixtures.js';
+import { createPostgresEventStore, logStart, type LogPosition, type PostgresEventStore } from './event-store.js';
+import { projectionTables, rebuildProjections } from './projections.js';
+
+const databaseKind = inject('databaseKind');
+const onServer = databaseKind === 'server';
+
+let db: TestSchema;
+let store: PostgresEventStore;
+
+beforeAll(async () => {
+  // On a server, enough connections for every racer to hold one at once.
+  db = await createTestSchema(inject('databaseUrl'), { max: onServer ? 32 : 1 });
+  store = createPostgresEventStore(db.pool);
+});
+
+afterAll(() => db?.drop());
+
+const key = (userName: string): NormalizedUserName => {
+  const normalized = normalizeUserName(userName);
+  if ('message' in normalized) throw new Error(normalized.message);
+  return normalized;
+};
+
+/** The error a promise rejects with; fails the test when it resolves. */
+const rejectionOf = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    (value) => {
+      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
+    },
+    (error: unknown) => error,
+  );
+
+const uniqueName = (prefix: string) => `${prefix}${randomUUID().slice(0, 8)}`;
+
+const count = async (sql: string, params: unknown[] = []): Promise<number> => {
+  const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) AS counted`, params);
+  return rows[0]?.n ?? -1;
+};
+
+/** Reads the whole log from `after` to what is readable now. */
+const readToEnd = async (after: LogPosition = logStart) => {
+  const events = [];
+  let position = after;
+  for (;;) {
+    const page = await store.readAll({ after: position, limit: 100 });
+    events.push(...page.events);
+    position = page.position;
+    if (page.events.length < 100) return { events, position };
+  }
+};
+
+const registration = (userName: string) => {
+  const userId = newUserId();
+  const name = key(userName);
+  return {
+    userId,
+    streamId: userStreamId(userId),
+    events: [userRegistered({ userId, userName: name.display, userNameKey: name.key })],
+    claims: [{ kind: 'user_name', value: name.key }] as Claim[],
+  };
+};
+
+describe('appendToStream and readStream', () => {
+  it('reads back what was appended, with its metadata, in stream order', async () => {
+    const userId = newUserId();
+    const streamId = userStreamId(userId);
+    const written = [userRegistered({ userId, userName: uniqueName('alice') }), loginFailed(userId, 'alice')];
+    const meta = metadata({ actorUserId: 'someone' });
+
+    const result = await store.appendToStream(streamId, written, { expectedVersion: 'no_stream', metadata: meta });
+    const read = await store.readStream(streamId);
+
+    expect(result).toEqual({ nextExpectedVersion: 2 });
+    expect(read.version).toBe(2);
+    expect(read.events.map(({ streamId, streamPosition, type, data, metadata }) => ({
+      streamId,
+      streamPosition,
+      type,
+      data,
+      metadata,
+    }))).toEqual([
+      { streamId, streamPosition: 1, type: 'UserRegistered', data: written[0]?.data, metadata: meta },
+      { streamId, streamPosition: 2, type: 'LoginFailed', data: written[1]?.data, metadata: meta },
+    ]);
+    const [first, second] = read.events;
+    expect(typeof first?.globalPosition).toBe('bigint');
+    expect(second?.globalPosition).toBe((first?.globalPosition ?? 0n) + 1n);
+    expect(first?.recordedAt).toBeInstanceOf(Date);
+  });
+
+  it('reads an absent stream as version 0 with no events', async () => {
+    await expect(store.readStream(`user-${randomUUID()}`)).resolves.toEqual({ version: 0, events: [] });
+  });
+});
+
+describe('expected version', () => {
+  const event = () => loginFailed(null, 'nobody');
+  const append = (streamId: string, expectedVersion: number | 'no_stream' | 'any', events = [event()]) =>
+    store.appendToStream(streamId, events, { expectedVersion, metadata: metadata() });
+  const expectWrongVersion = async (append: Promise<unknown>, streamId: string, expected: string) => {
+    const error = await rejectionOf(append);
+    expect(error).toBeInstanceOf(WrongExpectedVersionError);
+    expect(error).toMatchObject({ code: 'WRONG_EXPECTED_VERSION', streamId, expected });
+  };
+
+  it('no_stream creates the stream once, then refuses', async () => {
+    const streamId = `test-${randomUUID()}`;
+    await expect(append(streamId, 'no_stream')).resolves.toEqual({ nextExpectedVersion: 1 });
+    await expectWrongVersion(append(streamId, 'no_stream'), streamId, 'no_stream');
+    expect((await store.readStream(streamId)).version).toBe(1);
+  });
+
+  it('an exact version appends only at that version; 0 means no stream yet', async () => {
+    const streamId = `test-${randomUUID()}`;
+    await expectWrongVersion(append(streamId, 3), streamId, '3');
+    await expect(append(streamId, 0, [event(), event()])).resolves.toEqual({ nextExpectedVersion: 2 });
+    await expectWrongVersion(append(streamId, 0), streamId, '0');
+    await expectWrongVersion(append(streamId, 1), streamId, '1');
+    await expectWrongVersion(append(streamId, 3), streamId, '3');
+    await expect(append(streamId, 2)).resolves.toEqual({ nextExpectedVersion: 3 });
+    const read = await store.readStream(streamId);
+    expect(read.events.map((e) => e.streamPosition)).toEqual([1, 2, 3]);
+  });
+
+  it('any appends whatever the version, creating the stream when absent', async () => {
+    const streamId = `test-${randomUUID()}`;
+    await expect(append(streamId, 'any')).resolves.toEqual({ nextExpectedVersion: 1 });
+    await expect(append(streamId, 'any', [event(), event()])).resolves.toEqual({ nextExpectedVersion: 3 });
+    expect((await store.readStream(streamId)).version).toBe(3);
+  });
+
+  it('an append of no events writes nothing but still checks the version', async () => {
+    const streamId = `test-${randomUUID()}`;
+    await expect(append(streamId, 'no_stream', [])).resolves.toEqual({ nextExpectedVersion: 0 });
+    await append(streamId, 'no_stream');
+    await expect(append(streamId, 1, [])).resolves.toEqual({ nextExpectedVersion: 1 });
+    await expectWrongVersion(append(streamId, 0, []), streamId, '0');
+    await expectWrongVersion(append(streamId, 'no_stream', []), streamId, 'no_stream');
+    expect((await store.readStream(streamId)).version).toBe(1);
+  });
+
+  it('refuses a malformed expected version as a programmer error', async () => {
+    await expect(append(`test-${randomUUID()}`, -1)).rejects.toThrow(TypeError);
+    await expect(append(`test-${randomUUID()}`, 1.5)).rejects.toThrow(TypeError);
+  });
+});
+
+describe('races', () => {
+  it('20 concurrent appends at one expected version: exactly one wins', async () => {
+    const streamId = `test-${randomUUID()}`;
+    await store.appendToStream(streamId, [loginFailed(null, 'x')], { expectedVersion: 'no_stream', metadata: metadata() });
+
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        store.appendToStream(streamId, [loginFailed(null, `racer-${i}`)], { expectedVersion: 1, metadata: metadata() }),
+      ),
+    );
+
+    const won = outcomes.filter((o) => o.status === 'fulfilled');
+    const lost = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
+    expect(won).toEqual([{ status: 'fulfilled', value: { nextExpectedVersion: 2 } }]);
+    expect(lost).toHaveLength(19);
+    for (const reason of lost) expect(reason).toBeInstanceOf(WrongExpectedVersionError);
+    expect((await store.readStream(streamId)).version).toBe(2);
+    expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [streamId])).toBe(2);
+  });
+
+  it('30 concurrent registrations of one user name on different streams: exactly one wins', async () => {
+    const userName = uniqueName('Bob');
+    const racers = Array.from({ length: 30 }, () => registration(userName));
+
+    const outcomes = await Promise.allSettled(
+      racers.map((r) =>
+        store.appendToStream(r.streamId, r.events, {
+          expectedVersion: 'no_stream',
+          metadata: metadata(),
+          claims: r.claims,
+          credentials: [{ kind: 'password', userId: r.userId, hash: `hash-of-${r.userId}` }],
+        }),
+      ),
+    );
+
+    const winners = racers.filter((_, i) => outcomes[i]?.status === 'fulfilled');
+    const lost = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
+    expect(winners).toHaveLength(1);
+    expect(lost).toHaveLength(29);
+    for (const reason of lost) {
+      expect(reason).toBeInstanceOf(ClaimTakenError);
+      expect(reason).toMatchObject({ kind: 'user_name', value: key(userName).key });
+    }
+    const winner = winners[0];
+    const streamIds = racers.map((r) => r.streamId);
+    const { rows: claims } = await db.pool.query('SELECT kind, value, stream_id FROM claims WHERE value = $1', [
+      key(userName).key,
+    ]);
+    expect(claims).toEqual([{ kind: 'user_name', value: key(userName).key, stream_id: winner?.streamId }]);
+    expect(await count('SELECT 1 FROM events WHERE stream_id = ANY($1)', [streamIds])).toBe(1);
+    expect(await count('SELECT 1 FROM streams WHERE stream_id = ANY($1)', [streamIds])).toBe(1);
+    expect(await count('SELECT 1 FROM user_credentials WHERE user_id = ANY($1)', [racers.map((r) => r.userId)])).toBe(1);
+    const { rows: users } = await db.pool.query('SELECT user_id FROM users WHERE user_name_key = $1', [
+      key(userName).key,
+    ]);
+    expect(users).toEqual([{ user_id: winner?.userId }]);
+  });
+});
+
+describe('a failed append', () => {
+  it('leaves nothing behind: no event, stream row, claim, credential or projection', async () => {
+    const email = `${uniqueName('carol')}@example.com`;
+    const holder = registration(uniqueName('carol'));
+    await store.appendToStream(holder.streamId, holder.events, {
+      expectedVersion: 'no_stream',
+      metadata: metadata(),
+      claims: [...holder.claims, { kind: 'email', value: email }],
+    });
+
+    // Its user name is free, its email is not: the user_name claim is inserted, then undone.
+    const late = registration(uniqueName('dave'));
+    const failure = store.appendToStream(late.streamId, late.events, {
+      expectedVersion: 'no_stream',
+      metadata: metadata(),
+      claims: [...late.claims, { kind: 'email', value: email }],
+      credentials: [{ kind: 'password', userId: late.userId, hash: 'secret-hash' }],
+    });
+
+    const error = await rejectionOf(failure);
+    expect(error).toBeInstanceOf(ClaimTakenError);
+    expect(error).toMatchObject({ code: 'CLAIM_TAKEN', kind: 'email', value: email });
+    expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [late.streamId])).toBe(0);
+    expect(await count('SELECT 1 FROM streams WHERE stream_id = $1', [late.streamId])).toBe(0);
+    expect(await count('SELECT 1 FROM claims WHERE stream_id = $1', [late.streamId])).toBe(0);
+    expect(await count('SELECT 1 FROM user_credentials WHERE user_id = $1', [late.userId])).toBe(0);
+    expect(await count('SELECT 1 FROM users WHERE user_id = $1', [late.userId])).toBe(0);
+    // The stream is still free: the same append without the taken email goes through.
+    await expect(
+      store.appendToStream(late.streamId, late.events, { expectedVersion: 'no_stream', metadata: metadata(), claims: late.claims }),
+    ).resolves.toEqual({ nextExpectedVersion: 1 });
+  });
+
+  it('reports the first taken claim in the order the caller gave', async () => {
+    const email = `${uniqueName('erin')}@example.com`;
+    const holder = registration(uniqueName('erin'));
+    const claims: Claim[] = [...holder.claims, { kind: 'email', value: email }];
+    await store.appendToStream(holder.streamId, holder.events, { expectedVersion: 'no_stream', metadata: metadata(), claims });
+
+    const other = registration('unused');
+    const append = (ordered: Claim[]) =>
+      store.appendToStream(other.streamId, other.events, { expectedVersion: 'no_stream', metadata: metadata(), claims: ordered });
+    const first = await rejectionOf(append(claims));
+    expect(first).toBeInstanceOf(ClaimTakenError);
+    expect(first).toMatchObject({ kind: 'user_name', value: claims[0]?.value });
+    const reversed = await rejectionOf(append([...claims].reverse()));
+    expect(reversed).toBeInstanceOf(ClaimTakenError);
+    expect(reversed).toMatchObject({ kind: 'email', value: email });
+  });
+});
+
+describe('the log is append-only', () => {
+  beforeAll(async () => {
+    // Row triggers fire only for rows a statement touches: make sure there are some.
+    await store.appendToStream(`test-${randomUUID()}`, [loginFailed(null, 'x')], { expectedVersion: 'any', metadata: metadata() });
+  });
+
+  it.each([
+    ['UPDATE', "UPDATE events SET type = 'Tampered'"],
+    ['DELETE', 'DELETE FROM events'],
+    ['TRUNCATE', 'TRUNCATE events'],
+  ])('refuses %s on events', async (operation, sql) => {
+    const before = await count('SELECT 1 FROM events');
+    const error = await rejectionOf(db.pool.query(sql));
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect(error).toMatchObject({
+      code: '23001',
+      message: `the event log is append-only: ${operation} on events is not allowed`,
+    });
+    expect(await count('SELECT 1 FROM events')).toBe(before);
+    expect(before).toBeGreaterThan(0);
+  });
+});
+
+describe('readAll', () => {
+  it('returns the log in commit order, page by page, and resumes after its position', async () => {
+    const start = (await readToEnd()).position;
+    const streams = [`test-${randomUUID()}`, `test-${randomUUID()}`, `test-${randomUUID()}`];
+    for (const streamId of streams) {
+      await store.appendToStream(streamId, [loginFailed(null, streamId)], { expectedVersion: 'no_stream', metadata: metadata() });
+    }
+
+    // On a shared server another test's open transaction can hold the horizon back a moment.
+    const firstPage = await vi.waitFor(
+      async () => {
+        const page = await store.readAll({ after: start, limit: 2 });
+        expect(page.events).toHaveLength(2);
+        return page;
+      },
+      { timeout: 10_000 },
+    );
+    const secondPage = await vi.waitFor(
+      async () => {
+        const page = await store.readAll({ after: firstPage.position, limit: 2 });
+        expect(page.events).toHaveLength(1);
+        return page;
+      },
+      { timeout: 10_000 },
+    );
+
+    expect([...firstPage.events, ...secondPage.events].map((e) => e.streamId)).toEqual(streams);
+    expect(firstPage.position).toEqual(firstPage.events[1]?.logPosition);
+    expect(secondPage.position).toEqual(secondPage.events[0]?.logPosition);
+    const empty = await store.readAll({ after: secondPage.position });
+    expect(empty).toEqual({ events: [], position: secondPage.position });
+  });
+
+  it.skipIf(!onServer)(
+    'does not pass a transaction that began earlier and commits later (needs two connections: server only)',
+    async () => {
+      const start = (await readToEnd()).position;
+      const earlyStream = `test-${randomUUID()}`;
+      const lateStream = `test-${randomUUID()}`;
+
+      const early = await db.pool.connect();
+      try {
+        await early.query('BEGIN');
+        // Written first (lower global position and transaction id), committed last.
+        await early.query('INSERT INTO streams (stream_id, version) VALUES ($1, 1)', [earlyStream]);
+        await early.query(
+          `INSERT INTO events (stream_id, stream_position, type, data, metadata) VALUES ($1, 1, 'LoginFailed', '{}', '{}')`,
+          [earlyStream],
+        );
+        await store.appendToStream(lateStream, [loginFailed(null, 'late')], { expectedVersion: 'no_stream', metadata: metadata() });
+
+        // The late event is committed, but reading it now would move the cursor past the early one.
+        const whileOpen = await store.readAll({ after: start });
+        expect(whileOpen).toEqual({ events: [], position: start });
+
+        await early.query('COMMIT');
+      } finally {
+        early.release();
+      }
+
+      const afterCommit = await vi.waitFor(
+        async () => {
+          const page = await store.readAll({ after: start });
+          expect(page.events).toHaveLength(2);
+          return page;
+        },
+        { timeout: 10_000 },
+      );
+      expect(afterCommit.events.map((e) => e.streamId)).toEqual([earlyStream, lateStream]);
+      const [first, second] = afterCommit.events;
+      expect(first && second && first.globalPosition < second.globalPosition).toBe(true);
+      expect(BigInt(first?.logPosition.transactionId ?? 0)).toBeLessThan(BigInt(second?.logPosition.transactionId ?? 0));
+    },
+  );
+
+  it('refuses a malformed cursor or limit as a programmer error', async () => {
+    await expect(store.readAll({ after: { transactionId: 'x', globalPosition: '1' } })).rejects.toThrow(TypeError);
+    await expect(store.readAll({ limit: 0 })).rejects.toThrow(TypeError);
+  });
+});
+
+describe('rebuildProjections', () => {
+  const snapshot = async () => {
+    const tables: Record<string, unknown[]> = {};
+    for (const table of projectionTables) {
+      tables[table] = (await db.pool.query(`SELECT * FROM ${table} ORDER BY 1`)).rows;
+    }
+    return tables;
+  };
+
+  it('reproduces the projection rows from the log alone', async () => {
+    // Every projected event type at least once.
+    const userId = newUserId();
+    const userName = key(uniqueName('Frank'));
+    await store.appendToStream(userStreamId(userId), [userRegistered({ userId, userName: userName.display, role: 'chef', email: 'f@example.com', name: 'Frank' })], {
+      expectedVersion: 'no_stream',
+      metadata: metadata(),
+      claims: [{ kind: 'user_name', value: userName.key }],
+    });
+    const live = newSessionId();
+    const issued = tokenIssued(live, userId);
+    await store.appendToStream(`session-${live}`, [issued, tokenRefreshed(issued)], { expectedVersion: 'no_stream', metadata: metadata() });
+    const revoked = newSessionId();
+    await store.appendToStream(`session-${revoked}`, [tokenIssued(revoked, userId), sessionRevoked(revoked, userId)], {
+      expectedVersion: 'no_stream',
+      metadata: metadata(),
+    });
+    await store.appendToStream(`client-${uniqueName('pos')}`, [clientRegistered(uniqueName('pos'))], { expectedVersion: 'no_stream', metadata: metadata() });
+    // An event type the projections do not know is kept in the log and skipped by them.
+    await store.appendToStream(`test-${randomUUID()}`, [{ type: 'SomethingNew', data: { x: 1 } }], { expectedVersion: 'no_stream', metadata: metadata() });
+
+    const before = await snapshot();
+    expect(before['access_tokens']).toContainEqual(
+      expect.objectContaining({ digest: issued.data.accessTokenDigest, session_id: live }),
+    );
+    expect(before['users']).toContainEqual(expect.objectContaining({ user_id: userId, user_name_key: userName.key, role: 'chef' }));
+    // Drift the projections, so that the rebuild has something to repair.
+    await db.pool.query('DELETE FROM users WHERE user_id = $1', [userId]);
+    await db.pool.query(
+      `INSERT INTO access_tokens (digest, session_id, user_id, client_id, expires_at) VALUES ($1, 's', 'u', 'c', now())`,
+      [newDigest()],
+    );
+    await db.pool.query('DELETE FROM clients');
+
+    const { replayed } = await rebuildProjections(db.pool);
+
+    expect(replayed).toBe(await count('SELECT 1 FROM events'));
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe('claims and credentials', () => {
+  it('writes the client secret digest beside ClientRegistered', async () => {
+    const clientId = uniqueName('svc');
+    const digest = newDigest();
+    await store.appendToStream(`client-${clientId}`, [clientRegistered(clientId)], {
+      expectedVersion: 'no_stream',
+      metadata: metadata(),
+      credentials: [{ kind: 'client_secret', clientId: ClientId(clientId), digest }],
+    });
+    const { rows } = await db.pool.query('SELECT secret_digest FROM client_credentials WHERE client_id = $1', [clientId]);
+    expect(rows).toEqual([{ secret_digest: digest }]);
+    // Secrets never enter the log.
+    expect(await count("SELECT 1 FROM events WHERE data::text LIKE '%' || $1 || '%'", [digest])).toBe(0);
+  });
+
+  it('refuses claims or credentials without an event', async () => {
+    await expect(
+      store.appendToStream(`test-${randomUUID()}`, [], {
+        expectedVersion: 'any',
+        metadata: metadata(),
+        claims: [{ kind: 'email', value: 'x@example.com' }],
+      }),
+    ).rejects.toThrow(TypeError);
+  });
+});

@@ -1,0 +1,26 @@
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { createTestSchema, type TestSchema } from '../testing/index.js';
+import { createPool } from './pool.js';
+
+let db: TestSchema;
+beforeAll(async () => {
+  db = await createTestSchema(inject('databaseUrl'), { max: 1 });
+});
+afterAll(() => db?.drop());
+
+it('parses int8 as bigint, exactly, beyond 2^53', async () => {
+  const { rows } = await db.pool.query('SELECT 9007199254740993::int8 AS n, 7::int4 AS small');
+  expect(rows).toEqual([{ n: 9007199254740993n, small: 7 }]);
+});
+
+it('keeps every connection in its schema, also the one that replaces a connection lost to an error', async () => {
+  expect((await db.pool.query('SELECT current_schema() AS schema')).rows).toEqual([{ schema: db.schema }]);
+  // pg's pool discards a connection whose query failed; the next one must be set up again.
+  await expect(db.pool.query('SELECT 1/0')).rejects.toMatchObject({ code: '22012' });
+  expect((await db.pool.query('SELECT current_schema() AS schema')).rows).toEqual([{ schema: db.schema }]);
+});
+
+it('refuses bad options as programmer errors', () => {
+  expect(() => createPool(db.connectionString, { schema: '' })).toThrow(TypeError);
+  expect(() => createPool(db.connectionString, { max: 0 })).toThrow(TypeError);
+});
