@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseAuthClients } from './config.js';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    expect(loadConfig({ INIT_CWD: '/srv/pos-auth' })).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      databaseUrl: null,
+      dataDir: '/srv/pos-auth/.data',
+      authClients: [],
+      accessTokenTtlSeconds: 1800,
+      refreshTokenTtlSeconds: 1209600,
+      corsOrigins: [],
+      logLevel: 'info',
+      trustProxy: false,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://pos:pw@db:5432/pos',
+      DATA_DIR: '/var/lib/pos-auth',
+      AUTH_CLIENTS: 'panel:s3cret,terminal:t0ken',
+      ACCESS_TOKEN_TTL: '1',
+      CORS_ORIGINS: 'https://admin.example.com, http://localhost:5173',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      databaseUrl: 'postgres://pos:pw@db:5432/pos',
+      dataDir: '/var/lib/pos-auth',
+      accessTokenTtlSeconds: 1,
+      corsOrigins: ['https://admin.example.com', 'http://localhost:5173'],
+    });
+    expect(config.authClients).toEqual([
+      { clientId: 'panel', clientSecret: 's3cret' },
+      { clientId: 'terminal', clientSecret: 't0ken' },
+    ]);
+  });
+
+  it('splits each AUTH_CLIENTS pair at its first colon and percent-decodes both parts', () => {
+    expect(parseAuthClients('a%3Ab:c:d%2Ce%25, plain:secret')).toEqual([
+      { clientId: 'a:b', clientSecret: 'c:d,e%' },
+      { clientId: 'plain', clientSecret: 'secret' },
+    ]);
+  });
+
+  it.each([
+    [{ ACCESS_TOKEN_TTL: '0' }, 'ACCESS_TOKEN_TTL'],
+    [{ ACCESS_TOKEN_TTL: '1.5' }, 'ACCESS_TOKEN_TTL'],
+    [{ ACCESS_TOKEN_TTL: 'soon' }, 'ACCESS_TOKEN_TTL'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: 'http' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ CORS_ORIGINS: 'https://admin.example.com/path' }, 'CORS_ORIGINS'],
+    [{ AUTH_CLIENTS: 'no-colon-here' }, 'AUTH_CLIENTS: entry 1'],
+    [{ AUTH_CLIENTS: 'ok:fine,bad%ZZ:secret' }, 'AUTH_CLIENTS'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('refuses %j with a message naming the variable', (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(name);
+  });
+
+  it('never echoes a secret from a malformed AUTH_CLIENTS entry', () => {
+    expect(() => loadConfig({ AUTH_CLIENTS: 'supersecretvalue' })).toThrow(/^(?!.*supersecretvalue)/s);
+  });
+});

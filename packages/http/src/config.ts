@@ -1,0 +1,126 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+export interface ClientSeed {
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Absent: the embedded PGlite database in `dataDir`. */
+  readonly databaseUrl: string | null;
+  readonly dataDir: string;
+  readonly authClients: readonly ClientSeed[];
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  readonly corsOrigins: readonly string[];
+  readonly logLevel: string;
+  readonly trustProxy: string | false;
+}
+
+const wholeSeconds = (name: string, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number of seconds`)
+    .transform(Number)
+    .pipe(z.number().int().min(1, `${name} must be at least 1 second`).max(2 ** 31 - 1))
+    .default(fallback);
+
+const decodePart = (part: string, what: string): string => {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new Error(`AUTH_CLIENTS: the ${what} "${part}" is not valid percent-encoding`);
+  }
+};
+
+/** `id:secret` pairs, comma-separated; each splits at its first colon and both parts are percent-decoded. */
+export const parseAuthClients = (raw: string): ClientSeed[] =>
+  raw
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter((pair) => pair.length > 0)
+    .map((pair, index) => {
+      const colon = pair.indexOf(':');
+      if (colon <= 0 || colon === pair.length - 1) {
+        // The entry may hold a secret: name it by position, never echo it.
+        throw new Error(`AUTH_CLIENTS: entry ${index + 1} is not an id:secret pair`);
+      }
+      return {
+        clientId: decodePart(pair.slice(0, colon), 'client id'),
+        clientSecret: decodePart(pair.slice(colon + 1), 'secret of a client'),
+      };
+    });
+
+const origin = z.string().refine((value) => {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}, 'each origin must look like https://admin.example.com (scheme, host, optional port; no path)');
+
+const schema = z.object({
+  PORT: z
+    .string()
+    .regex(/^\d+$/, 'PORT must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(0).max(65535, 'PORT must be at most 65535'))
+    .default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).optional(),
+  AUTH_CLIENTS: z.string().default(''),
+  ACCESS_TOKEN_TTL: wholeSeconds('ACCESS_TOKEN_TTL', 1800),
+  REFRESH_TOKEN_TTL: wholeSeconds('REFRESH_TOKEN_TTL', 14 * 24 * 60 * 60),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item.length > 0))
+    .pipe(z.array(origin)),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: z.string().optional(),
+});
+
+export class ConfigError extends Error {}
+
+/**
+ * Reads the configuration from environment variables and validates every value, so that a bad one
+ * stops the start with a message naming it rather than failing later.
+ *
+ * @example
+ * const config = loadConfig({ PORT: '8080', AUTH_CLIENTS: 'admin-panel:s3cret' });
+ */
+export const loadConfig = (env: Readonly<Record<string, string | undefined>> = process.env): Config => {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const values = parsed.data;
+  let authClients: ClientSeed[];
+  try {
+    authClients = parseAuthClients(values.AUTH_CLIENTS);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ${(error as Error).message}`);
+  }
+  const base = env['INIT_CWD'] ?? process.cwd();
+  return {
+    port: values.PORT,
+    host: values.HOST,
+    databaseUrl: values.DATABASE_URL ?? null,
+    dataDir: path.resolve(base, values.DATA_DIR ?? '.data'),
+    authClients,
+    accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL,
+    refreshTokenTtlSeconds: values.REFRESH_TOKEN_TTL,
+    corsOrigins: values.CORS_ORIGINS,
+    logLevel: values.LOG_LEVEL,
+    trustProxy: values.TRUST_PROXY ?? false,
+  };
+};

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { basicAuth, startTestServer, type TestServer } from '../testing.js';
+import { json, request } from './http.js';
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+describe('the event log after the seed flow', () => {
+  let server: TestServer;
+  const password = 'a passphrase nobody may log';
+  const wrongPassword = 'another secret nobody may log';
+  const secrets: string[] = [password, wrongPassword];
+  let rows: { stream_id: string; type: string; data: any; metadata: any; text: string }[] = [];
+  const userAgent = 'pos-admin-panel/1.0 (audit test)';
+
+  beforeAll(async () => {
+    server = await startTestServer(inject('databaseUrl'));
+    const headers = { authorization: basicAuth(server.client), 'user-agent': userAgent, 'x-request-id': 'req-login-1' };
+    await request(`${server.url}/users`, json({ user_name: 'auditee', password, email: 'auditee@example.com' }, { 'x-request-id': 'req-register-1', 'user-agent': userAgent }));
+    const login = await request(`${server.url}/auth/token`, json({ grant_type: 'password', user_name: 'auditee', password }, headers));
+    expect(login.status).toBe(201);
+    await request(`${server.url}/auth/token`, json({ grant_type: 'password', user_name: 'auditee', password: wrongPassword }, headers));
+    await request(`${server.url}/auth/token`, json({ grant_type: 'password', user_name: 'ghost', password: wrongPassword }, headers));
+    const refreshed = await request(`${server.url}/auth/refresh-token`, json({ refresh_token: login.body.refresh_token }, { 'user-agent': userAgent }));
+    expect(refreshed.status).toBe(201);
+    secrets.push(login.body.access_token, login.body.refresh_token, refreshed.body.access_token, refreshed.body.refresh_token);
+    const hash = await server.pool.query<{ password_hash: string }>('SELECT password_hash FROM user_credentials');
+    secrets.push(...hash.rows.map((row) => row.password_hash), server.client.clientSecret);
+
+    const result = await server.pool.query('SELECT stream_id, type, data, metadata, data::text || metadata::text AS text FROM events ORDER BY global_position');
+    rows = result.rows;
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('holds UserRegistered, TokenIssued, LoginFailed and TokenRefreshed, in that order', () => {
+    expect(rows.map((row) => row.type)).toEqual([
+      'ClientRegistered',
+      'UserRegistered',
+      'TokenIssued',
+      'LoginFailed',
+      'LoginFailed',
+      'TokenRefreshed',
+    ]);
+    const failures = rows.filter((row) => row.type === 'LoginFailed');
+    expect(failures.map((row) => row.data.reason)).toEqual(['wrong_password', 'unknown_user']);
+    expect(failures[0]!.stream_id).toMatch(/^user-/);
+  });
+
+  it('records who, from where and through which client in the metadata', () => {
+    const issued = rows.find((row) => row.type === 'TokenIssued')!;
+    expect(issued.metadata).toMatchObject({
+      requestId: 'req-login-1',
+      clientId: 'admin-panel',
+      userAgent,
+      ip: expect.stringMatching(/127\.0\.0\.1$/),
+      occurredAt: expect.stringMatching(/Z$/),
+    });
+    expect(rows.find((row) => row.type === 'UserRegistered')!.metadata.requestId).toBe('req-register-1');
+    for (const row of rows.filter((r) => r.type === 'LoginFailed' || r.type === 'TokenRefreshed')) {
+      expect(row.metadata).toMatchObject({ clientId: 'admin-panel', ip: expect.any(String), userAgent, requestId: expect.any(String) });
+    }
+  });
+
+  it('stores tokens only as SHA-256 digests', () => {
+    const issued = rows.find((row) => row.type === 'TokenIssued')!;
+    const refreshed = rows.find((row) => row.type === 'TokenRefreshed')!;
+    expect(issued.data.accessTokenDigest).toBe(sha256(secrets[2]!));
+    expect(issued.data.refreshTokenDigest).toBe(sha256(secrets[3]!));
+    expect(refreshed.data.previousRefreshTokenDigest).toBe(sha256(secrets[3]!));
+    expect(refreshed.data.refreshTokenDigest).toBe(sha256(secrets[5]!));
+  });
+
+  it('holds no password, password hash, client secret or raw token anywhere', () => {
+    expect(secrets).toHaveLength(8); // 2 passwords, 4 tokens, 1 hash, 1 client secret
+    const log = rows.map((row) => row.text).join('\n');
+    for (const secret of secrets) expect(log).not.toContain(secret);
+    expect(log).not.toContain('$argon2');
+  });
+});

@@ -1,0 +1,149 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { DomainError, type DomainErrorCode, type FieldError } from '@pos-auth/domain';
+import type { Logger } from 'pino';
+import { domainProblem, sendOAuthError, sendProblem, statusProblem, type OAuthError } from './problem.js';
+
+export const basicChallenge = 'Basic realm="pos-auth"';
+export const bearerChallenge = 'Bearer realm="pos-auth"';
+export const invalidTokenChallenge = 'Bearer realm="pos-auth", error="invalid_token"';
+
+/**
+ * An error the REST edge raises itself (a malformed request, a missing header), in both shapes:
+ * the token endpoints answer `oauth`, every other endpoint a problem.
+ */
+export class EdgeError extends Error {
+  constructor(
+    readonly status: number,
+    readonly oauth: OAuthError['error'],
+    readonly title: string,
+    message: string,
+    readonly options: { readonly errors?: readonly FieldError[]; readonly challenge?: string; readonly allow?: string } = {},
+  ) {
+    super(message);
+  }
+}
+
+export const invalidRequest = (message: string, errors?: readonly FieldError[]) =>
+  new EdgeError(400, 'invalid_request', 'Invalid request', message, errors ? { errors } : {});
+
+interface Mapping {
+  readonly status: number;
+  readonly title: string;
+  readonly oauth: OAuthError['error'];
+  readonly challenge?: string;
+}
+
+/** The one place where domain error codes become HTTP. */
+const domainMappings: Record<DomainErrorCode, Mapping> = {
+  VALIDATION_FAILED: { status: 400, title: 'Invalid request', oauth: 'invalid_request' },
+  USER_NAME_TAKEN: { status: 409, title: 'User name taken', oauth: 'invalid_request' },
+  EMAIL_TAKEN: { status: 409, title: 'Email taken', oauth: 'invalid_request' },
+  ROLE_ELEVATION_FORBIDDEN: { status: 403, title: 'Forbidden', oauth: 'invalid_request' },
+  INVALID_CLIENT: { status: 401, title: 'Unauthorized', oauth: 'invalid_client', challenge: basicChallenge },
+  INVALID_GRANT: { status: 400, title: 'Invalid grant', oauth: 'invalid_grant' },
+  INVALID_TOKEN: { status: 401, title: 'Unauthorized', oauth: 'invalid_request', challenge: invalidTokenChallenge },
+  // RFC 6750 §3.1: no error code in the challenge when the request carried no token at all.
+  AUTHENTICATION_REQUIRED: { status: 401, title: 'Unauthorized', oauth: 'invalid_request', challenge: bearerChallenge },
+  USER_NOT_FOUND: { status: 404, title: 'Not Found', oauth: 'invalid_request' },
+  CLIENT_ALREADY_REGISTERED: { status: 409, title: 'Client already registered', oauth: 'invalid_request' },
+  // Both only escape a use case once its bounded retries are spent: a conflict, try again.
+  WRONG_EXPECTED_VERSION: { status: 409, title: 'Conflict', oauth: 'invalid_request' },
+  CLAIM_TAKEN: { status: 409, title: 'Conflict', oauth: 'invalid_request' },
+};
+
+/** body-parser's errors carry `type`; these are the client's fault. */
+const parserMappings: Record<string, { status: number; title: string; detail: string }> = {
+  'entity.parse.failed': { status: 400, title: 'Bad Request', detail: 'The request body is not valid JSON.' },
+  'entity.too.large': { status: 413, title: 'Content Too Large', detail: 'The request body is too large.' },
+  'encoding.unsupported': { status: 415, title: 'Unsupported Media Type', detail: 'The content encoding is not supported.' },
+  'charset.unsupported': { status: 415, title: 'Unsupported Media Type', detail: 'The charset is not supported.' },
+  'request.aborted': { status: 400, title: 'Bad Request', detail: 'The request was aborted.' },
+  'request.size.invalid': { status: 400, title: 'Bad Request', detail: 'The request body does not match its Content-Length.' },
+  'parameters.too.many': { status: 413, title: 'Content Too Large', detail: 'The request has too many parameters.' },
+};
+
+type Classified = Mapping & {
+  readonly detail: string;
+  readonly code?: string;
+  readonly errors?: readonly FieldError[];
+  readonly allow?: string;
+};
+
+const classify = (error: unknown): Classified | null => {
+  if (error instanceof DomainError) {
+    const mapping = domainMappings[error.code];
+    const errors = 'errors' in error ? (error.errors as readonly FieldError[]) : undefined;
+    return { ...mapping, detail: error.message, code: error.code, ...(errors ? { errors } : {}) };
+  }
+  if (error instanceof EdgeError) {
+    return {
+      status: error.status,
+      title: error.title,
+      oauth: error.oauth,
+      detail: error.message,
+      ...error.options,
+    };
+  }
+  const type = (error as { type?: unknown } | null)?.type;
+  if (typeof type === 'string' && type in parserMappings) {
+    const { status, title, detail } = parserMappings[type]!;
+    return { status, title, detail, oauth: 'invalid_request' };
+  }
+  return null;
+};
+
+const send = (res: Response, classified: Classified, shape: 'oauth' | 'problem') => {
+  if (classified.challenge) res.set('WWW-Authenticate', classified.challenge);
+  if (classified.allow) res.set('Allow', classified.allow);
+  if (shape === 'oauth') {
+    sendOAuthError(res, classified.status, { error: classified.oauth, error_description: classified.detail });
+    return;
+  }
+  const problem = classified.code
+    ? domainProblem(classified.status, classified.code, classified.title, classified.detail)
+    : statusProblem(classified.status, classified.title, classified.detail);
+  sendProblem(res, classified.errors ? { ...problem, errors: classified.errors } : problem);
+};
+
+/** Marks the routes whose errors take the OAuth shape (RFC 6749 §5.2). */
+export const oauthErrors: RequestHandler = (_req, res, next) => {
+  res.locals['errorShape'] = 'oauth';
+  next();
+};
+
+/**
+ * The one REST error middleware: maps what it knows, and for anything else logs the cause with
+ * the request id and answers a bare 500 that shows nothing internal.
+ */
+export const errorHandler =
+  (logger: Logger): ErrorRequestHandler =>
+  (error, req, res, _next) => {
+    const shape = res.locals['errorShape'] === 'oauth' ? 'oauth' : 'problem';
+    if (res.headersSent) {
+      logger.error({ err: error, requestId: res.locals['requestId'] }, 'error after the response started');
+      res.destroy();
+      return;
+    }
+    const classified = classify(error);
+    if (classified) {
+      send(res, classified, shape);
+      return;
+    }
+    logger.error({ err: error, requestId: res.locals['requestId'], method: req.method, path: req.path }, 'request failed');
+    send(
+      res,
+      { status: 500, title: 'Internal Server Error', oauth: 'server_error', detail: 'An unexpected error occurred. It has been logged.' },
+      shape,
+    );
+  };
+
+/** 405 for a known path with another method; mount after the path's routes. */
+export const methodNotAllowed =
+  (allow: string): RequestHandler =>
+  (req, _res, next) => {
+    next(new EdgeError(405, 'invalid_request', 'Method Not Allowed', `${req.method} is not allowed here; use ${allow}.`, { allow }));
+  };
+
+export const notFound: RequestHandler = (_req, _res, next) => {
+  next(new EdgeError(404, 'invalid_request', 'Not Found', 'No resource matches this request.'));
+};

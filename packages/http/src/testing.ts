@@ -1,0 +1,63 @@
+import type { AddressInfo } from 'node:net';
+import { defaultTokenSettings, type AuthDeps, type TokenSettings } from '@pos-auth/domain';
+import { createArgon2PasswordHasher, isMigrated } from '@pos-auth/infrastructure';
+import { createTestSchema } from '@pos-auth/infrastructure/testing';
+import { pino } from 'pino';
+import type pg from 'pg';
+import type { ClientSeed } from './config.js';
+import { createAuthDeps, seedClients } from './composition.js';
+import { createApp } from './rest/app.js';
+
+export interface TestServer {
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  readonly url: string;
+  readonly deps: AuthDeps;
+  readonly pool: pg.Pool;
+  readonly client: ClientSeed;
+  close(): Promise<void>;
+}
+
+export const testClient: ClientSeed = { clientId: 'admin-panel', clientSecret: 'admin-panel-secret' };
+
+/**
+ * The real app on a fresh schema of the test database, listening on a free loopback port: real
+ * HTTP, real PostgreSQL, real argon2. One client, `testClient`, is registered.
+ *
+ * @example
+ * const server = await startTestServer(inject('databaseUrl'));
+ * await fetch(`${server.url}/health/ready`);
+ * await server.close();
+ */
+export const startTestServer = async (
+  databaseUrl: string,
+  options: { readonly settings?: Partial<TokenSettings>; readonly poolMax?: number; readonly clients?: readonly ClientSeed[] } = {},
+): Promise<TestServer> => {
+  const schema = await createTestSchema(databaseUrl, options.poolMax === undefined ? {} : { max: options.poolMax });
+  const logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
+  const deps = createAuthDeps(schema.pool, {
+    passwordHasher: await createArgon2PasswordHasher(),
+    settings: { ...defaultTokenSettings, ...options.settings },
+  });
+  await seedClients(deps, options.clients ?? [testClient], logger);
+  const app = createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'] });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    deps,
+    pool: schema.pool,
+    client: options.clients?.[0] ?? testClient,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await schema.drop();
+    },
+  };
+};
+
+/** `Authorization: Basic` for a client, id and secret form-urlencoded first (RFC 6749 §2.3.1). */
+export const basicAuth = (client: ClientSeed): string => {
+  const encode = (value: string) => encodeURIComponent(value).replaceAll('%20', '+');
+  return `Basic ${Buffer.from(`${encode(client.clientId)}:${encode(client.clientSecret)}`).toString('base64')}`;
+};
