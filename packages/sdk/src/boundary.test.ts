@@ -1,0 +1,63 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { AppRouter, PosAuthRole, PosAuthUser, RegisterInput } from './index.js';
+
+/**
+ * The SDK runs in browsers with `fetch` only, and never loads the server: what it imports at
+ * run time is its own files and `@trpc/client`; `@pos-auth/*` only as types (erased); no Node
+ * built-ins or Node-only globals. Test files are exempt.
+ */
+const sourceDir = new URL('./', import.meta.url);
+const sources = readdirSync(sourceDir)
+  .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
+  .map((file) => ({ file, text: readFileSync(new URL(file, sourceDir), 'utf8') }));
+
+/** `import … from 'x'` and `export … from 'x'`, with whether the whole statement is type-only. */
+const importsOf = (text: string) =>
+  [...text.matchAll(/^\s*(import|export)\s+(type\s+)?(?:[^;]*?\sfrom\s+)?'([^']+)'/gmu)].map((match) => ({
+    specifier: match[3]!,
+    typeOnly: match[2] !== undefined,
+  }));
+
+describe('the SDK boundary', () => {
+  it('has the sources it should', () => {
+    expect(sources.map((source) => source.file).sort()).toEqual([
+      'credentials.ts',
+      'errors.ts',
+      'index.ts',
+      'rest-client.ts',
+      'token-storage.ts',
+      'trpc-client.ts',
+    ]);
+  });
+
+  it.each(sources)('$file imports at run time only its own files and @trpc/client', ({ text }) => {
+    const runtime = importsOf(text)
+      .filter((item) => !item.typeOnly)
+      .map((item) => item.specifier)
+      .filter((specifier) => !specifier.startsWith('./'));
+    expect(runtime.filter((specifier) => specifier !== '@trpc/client')).toEqual([]);
+  });
+
+  it.each(sources)('$file uses no Node built-in or Node-only global', ({ text }) => {
+    expect(text).not.toMatch(/\bBuffer\b|\bprocess\.|\brequire\(|\b__dirname\b|\bsetImmediate\b|['"]node:/u);
+  });
+
+  it('detects what it forbids', () => {
+    expect(importsOf(`import { x } from '@pos-auth/http';\nexport type { Y } from '@pos-auth/domain';`)).toEqual([
+      { specifier: '@pos-auth/http', typeOnly: false },
+      { specifier: '@pos-auth/domain', typeOnly: true },
+    ]);
+  });
+});
+
+describe("the SDK's types and the server's router", () => {
+  it('agree on the user resource and the roles', () => {
+    type RouterUser = inferRouterOutputs<AppRouter>['users']['me'];
+    expectTypeOf<RouterUser>().toExtend<PosAuthUser>();
+    expectTypeOf<RouterUser['role']>().toEqualTypeOf<PosAuthRole>();
+    expectTypeOf<NonNullable<inferRouterInputs<AppRouter>['users']['register']['role']>>().toEqualTypeOf<PosAuthRole>();
+    expectTypeOf<RegisterInput>().toExtend<inferRouterInputs<AppRouter>['users']['register']>();
+  });
+});
