@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ValidationError, registerClient } from '@pos-auth/domain';
+import { DomainError, ValidationError, registerClient } from '@pos-auth/domain';
 import { createSha256Digester, createPostgresEventStore, migrate, rebuildProjections, systemClock } from '@pos-auth/infrastructure';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './composition.js';
@@ -86,7 +86,7 @@ const main = async () => {
 };
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof ValidationError) {
+  if (error instanceof ConfigError || error instanceof DomainError) {
     const details = error instanceof ValidationError ? error.errors.map((e) => `${e.path} ${e.message}`).join('; ') : '';
     console.error(`pos-auth: ${error.message}${details ? ` ${details}` : ''}`);
   } else {

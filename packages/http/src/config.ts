@@ -20,12 +20,12 @@ export interface Config {
   readonly trustProxy: string | false;
 }
 
-const wholeSeconds = (name: string, fallback: number) =>
+const wholeSeconds = (fallback: number) =>
   z
     .string()
-    .regex(/^\d+$/, `${name} must be a whole number of seconds`)
+    .regex(/^\d+$/, 'must be a whole number of seconds')
     .transform(Number)
-    .pipe(z.number().int().min(1, `${name} must be at least 1 second`).max(2 ** 31 - 1))
+    .pipe(z.number().int().min(1, 'must be at least 1 second').max(2 ** 31 - 1, 'must be at most 2147483647 seconds'))
     .default(fallback);
 
 const decodePart = (part: string, what: string): string => {
@@ -65,25 +65,27 @@ const origin = z.string().refine((value) => {
 const schema = z.object({
   PORT: z
     .string()
-    .regex(/^\d+$/, 'PORT must be a whole number')
+    .regex(/^\d+$/, 'must be a whole number')
     .transform(Number)
-    .pipe(z.number().int().min(0).max(65535, 'PORT must be at most 65535'))
+    .pipe(z.number().int().min(0).max(65535, 'must be at most 65535'))
     .default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_URL: z
     .string()
-    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATA_DIR: z.string().min(1).optional(),
   AUTH_CLIENTS: z.string().default(''),
-  ACCESS_TOKEN_TTL: wholeSeconds('ACCESS_TOKEN_TTL', 1800),
-  REFRESH_TOKEN_TTL: wholeSeconds('REFRESH_TOKEN_TTL', 14 * 24 * 60 * 60),
+  ACCESS_TOKEN_TTL: wholeSeconds(1800),
+  REFRESH_TOKEN_TTL: wholeSeconds(14 * 24 * 60 * 60),
   CORS_ORIGINS: z
     .string()
     .default('')
     .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item.length > 0))
     .pipe(z.array(origin)),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' })
+    .default('info'),
   TRUST_PROXY: z.string().optional(),
 });
 
