@@ -1,0 +1,57 @@
+/**
+ * The architecture, enforced: dependencies point inward only (http → infrastructure → domain),
+ * the domain does no I/O and has no runtime dependencies, and the SDK takes nothing but types
+ * from the server. `pnpm depcheck` (part of `pnpm test`) fails on any violation.
+ */
+const packages = (...names) => `^packages/(${names.join('|')})/`;
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-is-pure',
+      comment: 'The domain imports only itself: no other package, no npm module, no Node built-in.',
+      severity: 'error',
+      from: { path: packages('domain') },
+      to: { pathNot: packages('domain') },
+    },
+    {
+      name: 'infrastructure-points-inward',
+      severity: 'error',
+      from: { path: packages('infrastructure') },
+      to: { path: packages('http', 'sdk') },
+    },
+    {
+      name: 'http-points-inward',
+      severity: 'error',
+      from: { path: packages('http') },
+      to: { path: packages('sdk') },
+    },
+    {
+      name: 'sdk-takes-only-types-from-the-server',
+      comment: 'The SDK runs in browsers: it may import the server packages for types only.',
+      severity: 'error',
+      from: { path: packages('sdk'), pathNot: '\\.test\\.ts$' },
+      to: { path: packages('domain', 'infrastructure', 'http'), dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'sdk-needs-no-node',
+      severity: 'error',
+      from: { path: packages('sdk'), pathNot: '\\.test\\.ts$' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)node_modules/' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    combinedDependencies: false,
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+  },
+};
