@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { defaultTokenSettings, type AuthDeps, type TokenSettings } from '@pos-auth/domain';
 import { createArgon2PasswordHasher, isMigrated } from '@pos-auth/infrastructure';
 import { createTestSchema } from '@pos-auth/infrastructure/testing';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type pg from 'pg';
 import type { ClientSeed } from './config.js';
 import { createAuthDeps, seedClients } from './composition.js';
@@ -30,10 +30,15 @@ export const testClient: ClientSeed = { clientId: 'admin-panel', clientSecret: '
  */
 export const startTestServer = async (
   databaseUrl: string,
-  options: { readonly settings?: Partial<TokenSettings>; readonly poolMax?: number; readonly clients?: readonly ClientSeed[] } = {},
+  options: {
+    readonly settings?: Partial<TokenSettings>;
+    readonly poolMax?: number;
+    readonly clients?: readonly ClientSeed[];
+    readonly logger?: Logger;
+  } = {},
 ): Promise<TestServer> => {
   const schema = await createTestSchema(databaseUrl, options.poolMax === undefined ? {} : { max: options.poolMax });
-  const logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
+  const logger = options.logger ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
   const deps = createAuthDeps(schema.pool, {
     passwordHasher: await createArgon2PasswordHasher(),
     settings: { ...defaultTokenSettings, ...options.settings },

@@ -288,6 +288,20 @@ describe.each(databases)('the seed flow over HTTP on %s', (_, open) => {
     expect(wrongMethodOnToken.body.error).toBe('invalid_request');
   });
 
+  it('answers CORS preflights for the configured origins only, with credentials', async () => {
+    const preflight = (origin: string) =>
+      request(`${server.url}/auth/token`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      });
+    const allowed = await preflight('http://admin.example.test');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://admin.example.test');
+    expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+    const other = await preflight('http://evil.example.test');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('answers the health probes', async () => {
     expect((await request(`${server.url}/health/live`)).status).toBe(200);
     expect((await request(`${server.url}/health/ready`)).body).toEqual({ status: 'ready' });
