@@ -1,12 +1,13 @@
 import type { TestProject } from 'vitest/node';
-import { startTestDatabase, type TestDatabaseKind } from '@pos-auth/infrastructure/testing';
+import { startTestDatabase, type TestDatabaseRef } from '@pos-auth/infrastructure/testing';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** The run's test database; each test file makes its own schema in it (`createTestSchema`). */
-    databaseUrl: string;
-    /** 'pglite' takes one connection at a time: size pools with 1 and skip multi-connection tests. */
-    databaseKind: TestDatabaseKind;
+    /**
+     * The run's test database; each test file makes its own schema in it (`createTestSchema`).
+     * Its kind 'pglite' takes one connection at a time: pools get 1, multi-connection tests skip.
+     */
+    testDatabase: TestDatabaseRef;
   }
 }
 
@@ -16,7 +17,6 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const database = await startTestDatabase(process.env, (line) => console.log(`[global-setup] ${line}`));
-  project.provide('databaseUrl', database.url);
-  project.provide('databaseKind', database.kind);
+  project.provide('testDatabase', { url: database.url, kind: database.kind });
   return () => database.stop();
 }

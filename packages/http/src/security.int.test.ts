@@ -37,7 +37,7 @@ describe('token security with a frozen clock', () => {
   const panel = ClientId(testClient.clientId);
 
   beforeAll(async () => {
-    const schema = await createTestSchema(inject('databaseUrl'));
+    const schema = await createTestSchema(inject('testDatabase'));
     drop = schema.drop;
     deps = {
       ...createAuthDeps(schema.pool, {

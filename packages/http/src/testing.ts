@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { defaultTokenSettings, type AuthDeps, type TokenSettings } from '@pos-auth/domain';
 import { createArgon2PasswordHasher, isMigrated } from '@pos-auth/infrastructure';
-import { createTestSchema } from '@pos-auth/infrastructure/testing';
+import { createTestSchema, type TestDatabaseRef } from '@pos-auth/infrastructure/testing';
 import { pino, type Logger } from 'pino';
 import type pg from 'pg';
 import type { ClientSeed } from './config.js';
@@ -24,20 +24,21 @@ export const testClient: ClientSeed = { clientId: 'admin-panel', clientSecret: '
  * HTTP, real PostgreSQL, real argon2. One client, `testClient`, is registered.
  *
  * @example
- * const server = await startTestServer(inject('databaseUrl'));
+ * const server = await startTestServer(inject('testDatabase'));
  * await fetch(`${server.url}/health/ready`);
  * await server.close();
  */
 export const startTestServer = async (
-  databaseUrl: string,
+  database: TestDatabaseRef,
   options: {
     readonly settings?: Partial<TokenSettings>;
+    /** The pool's size on a server (default 10); PGlite always gets 1. */
     readonly poolMax?: number;
     readonly clients?: readonly ClientSeed[];
     readonly logger?: Logger;
   } = {},
 ): Promise<TestServer> => {
-  const schema = await createTestSchema(databaseUrl, options.poolMax === undefined ? {} : { max: options.poolMax });
+  const schema = await createTestSchema(database, options.poolMax === undefined ? {} : { max: options.poolMax });
   const logger = options.logger ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
   const deps = createAuthDeps(schema.pool, {
     passwordHasher: await createArgon2PasswordHasher(),

@@ -92,7 +92,7 @@ describe('the REST client: the documented flow on a fresh server', () => {
   let server: TestServer;
   let ana: PosAuthUser;
   beforeAll(async () => {
-    server = await startTestServer(inject('databaseUrl'));
+    server = await startTestServer(inject('testDatabase'));
   });
   afterAll(async () => {
     await server?.close();
@@ -261,7 +261,7 @@ describe('the REST client: the documented flow on a fresh server', () => {
 describe('the REST client: refreshing', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer(inject('databaseUrl'));
+    server = await startTestServer(inject('testDatabase'));
     await clientFor(server).register({ userName: 'root', password });
     await clientFor(server).register({ userName: 'rita', password });
   });
@@ -407,7 +407,7 @@ describe('the REST client: refreshing', () => {
 describe('the REST client: real expiry with a 2-second access-token TTL', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer(inject('databaseUrl'), { settings: { accessTokenTtlSeconds: 2 } });
+    server = await startTestServer(inject('testDatabase'), { settings: { accessTokenTtlSeconds: 2 } });
     await clientFor(server).register({ userName: 'root', password });
   });
   afterAll(async () => {

@@ -45,7 +45,7 @@ describe('the tRPC client against a fresh server', () => {
     });
 
   beforeAll(async () => {
-    server = await startTestServer(inject('databaseUrl'));
+    server = await startTestServer(inject('testDatabase'));
   });
   afterAll(async () => {
     await server?.close();

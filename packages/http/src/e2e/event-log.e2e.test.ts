@@ -14,7 +14,7 @@ describe('the event log after the seed flow', () => {
   const userAgent = 'pos-admin-panel/1.0 (audit test)';
 
   beforeAll(async () => {
-    server = await startTestServer(inject('databaseUrl'));
+    server = await startTestServer(inject('testDatabase'));
     const headers = { authorization: basicAuth(server.client), 'user-agent': userAgent, 'x-request-id': 'req-login-1' };
     await request(`${server.url}/users`, json({ user_name: 'auditee', password, email: 'auditee@example.com' }, { 'x-request-id': 'req-register-1', 'user-agent': userAgent }));
     const login = await request(`${server.url}/auth/token`, json({ grant_type: 'password', user_name: 'auditee', password }, headers));

@@ -20,7 +20,7 @@ describe('failures inside the service', () => {
         done();
       },
     });
-    server = await startTestServer(inject('databaseUrl'), { logger: pino({ level: 'error' }, sink) });
+    server = await startTestServer(inject('testDatabase'), { logger: pino({ level: 'error' }, sink) });
     await request(`${server.url}/users`, json({ user_name: 'victim', password }));
     await server.pool.query('ALTER TABLE users RENAME TO users_gone');
   });

@@ -11,7 +11,7 @@ describe('malformed requests to the seed endpoints (property)', () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer(inject('databaseUrl'));
+    server = await startTestServer(inject('testDatabase'));
   });
   afterAll(async () => {
     await server?.close();

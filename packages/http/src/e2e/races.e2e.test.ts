@@ -9,10 +9,9 @@ import { json, request } from './http.js';
 describe('races over HTTP', () => {
   let server: TestServer;
   const password = 'correct horse battery staple';
-  const poolMax = inject('databaseKind') === 'server' ? 20 : 1;
 
   beforeAll(async () => {
-    server = await startTestServer(inject('databaseUrl'), { poolMax });
+    server = await startTestServer(inject('testDatabase'), { poolMax: 20 });
   });
   afterAll(async () => {
     await server?.close();

@@ -1,5 +1,6 @@
 import { registerClient } from '@pos-auth/domain';
 import { startEmbeddedPostgres } from '@pos-auth/infrastructure';
+import type { TestDatabaseRef } from '@pos-auth/infrastructure/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { basicAuth, startTestServer, type TestServer } from '../testing.js';
 import { form, json, request, type Reply } from './http.js';
@@ -30,13 +31,13 @@ const expectTokenResponse = (reply: Reply, status: number) => {
   expect(Buffer.from(reply.body.refresh_token, 'base64url').length).toBeGreaterThanOrEqual(32);
 };
 
-const databases: [string, () => Promise<{ url: string; poolMax?: number; stop(): Promise<void> }>][] = [
-  ['PostgreSQL (the test database)', async () => ({ url: inject('databaseUrl'), stop: async () => undefined })],
+const databases: [string, () => Promise<{ database: TestDatabaseRef; stop(): Promise<void> }>][] = [
+  ['the test database', async () => ({ database: inject('testDatabase'), stop: async () => undefined })],
   [
     'the embedded PGlite',
     async () => {
       const embedded = await startEmbeddedPostgres({ dataDir: null });
-      return { url: embedded.connectionString, poolMax: embedded.poolMax, stop: embedded.stop };
+      return { database: { url: embedded.connectionString, kind: 'pglite' }, stop: embedded.stop };
     },
   ],
 ];
@@ -47,9 +48,9 @@ describe.each(databases)('the seed flow over HTTP on %s', (_, open) => {
   const password = 'correct horse battery staple';
 
   beforeAll(async () => {
-    const database = await open();
-    stopDatabase = database.stop;
-    server = await startTestServer(database.url, database.poolMax === undefined ? {} : { poolMax: database.poolMax });
+    const { database, stop } = await open();
+    stopDatabase = stop;
+    server = await startTestServer(database);
   });
   afterAll(async () => {
     await server?.close();

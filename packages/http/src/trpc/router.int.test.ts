@@ -20,7 +20,7 @@ describe('tRPC router', () => {
   const asClient = () => caller({ scheme: 'basic', credentials: testClient });
 
   beforeAll(async () => {
-    const schema = await createTestSchema(inject('databaseUrl'));
+    const schema = await createTestSchema(inject('testDatabase'));
     drop = schema.drop;
     deps = createAuthDeps(schema.pool, { passwordHasher: await createArgon2PasswordHasher(), settings: defaultTokenSettings });
     await seedClients(deps, [testClient], pino({ level: 'silent' }));

@@ -26,7 +26,7 @@ import {
 import { createPostgresEventStore, logStart, type LogPosition, type PostgresEventStore } from './event-store.js';
 import { projectionTables, rebuildProjections } from './projections.js';
 
-const databaseKind = inject('databaseKind');
+const databaseKind = inject('testDatabase').kind;
 const onServer = databaseKind === 'server';
 
 let db: TestSchema;
@@ -34,7 +34,7 @@ let store: PostgresEventStore;
 
 beforeAll(async () => {
   // On a server, enough connections for every racer to hold one at once.
-  db = await createTestSchema(inject('databaseUrl'), { max: onServer ? 32 : 1 });
+  db = await createTestSchema(inject('testDatabase'), { max: 32 });
   store = createPostgresEventStore(db.pool);
 });
 

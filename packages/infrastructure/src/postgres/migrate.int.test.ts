@@ -2,7 +2,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createTestSchema, type TestSchema } from '../testing/index.js';
 import { isMigrated, loadMigrations, migrate } from './migrate.js';
 
-const onServer = inject('databaseKind') === 'server';
+const onServer = inject('testDatabase').kind === 'server';
 
 let db: TestSchema | undefined;
 afterEach(async () => {
@@ -12,7 +12,7 @@ afterEach(async () => {
 
 /** A schema with nothing in it; on a server, a pool that lets two migrations run at once. */
 const freshSchema = async () => {
-  db = await createTestSchema(inject('databaseUrl'), { max: onServer ? 2 : 1, migrate: false });
+  db = await createTestSchema(inject('testDatabase'), { max: 2, migrate: false });
   return db;
 };
 

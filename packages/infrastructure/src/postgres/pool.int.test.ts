@@ -4,7 +4,7 @@ import { createPool } from './pool.js';
 
 let db: TestSchema;
 beforeAll(async () => {
-  db = await createTestSchema(inject('databaseUrl'), { max: 1 });
+  db = await createTestSchema(inject('testDatabase'), { max: 1 });
 });
 afterAll(() => db?.drop());
 

@@ -21,7 +21,7 @@ let read: PostgresReadModels;
 
 beforeAll(async () => {
   // A schema of its own: the system starts empty.
-  db = await createTestSchema(inject('databaseUrl'), { max: inject('databaseKind') === 'server' ? 4 : 1 });
+  db = await createTestSchema(inject('testDatabase'), { max: 4 });
   store = createPostgresEventStore(db.pool);
   read = createPostgresReadModels(db.pool);
 });

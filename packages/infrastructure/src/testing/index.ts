@@ -4,6 +4,7 @@ import { migrate } from '../postgres/migrate.js';
 import { createPool } from '../postgres/pool.js';
 
 export * from './test-database.js';
+import type { TestDatabaseKind } from './test-database.js';
 
 export interface TestSchema {
   /** A pool whose connections all work in `schema`. */
@@ -15,8 +16,14 @@ export interface TestSchema {
   drop(): Promise<void>;
 }
 
+/** Where the tests' database is, and what it is: a server takes many connections, PGlite one. */
+export interface TestDatabaseRef {
+  readonly url: string;
+  readonly kind: TestDatabaseKind;
+}
+
 export interface TestSchemaOptions {
-  /** The pool's `max`: 1 on PGlite, which takes one connection. Default 10. */
+  /** The pool's `max` on a server (default 10); on PGlite, which takes one connection, always 1. */
   readonly max?: number;
   /** Apply the migrations (default true); false gives an empty schema, to test `migrate` itself. */
   readonly migrate?: boolean;
@@ -27,16 +34,17 @@ export interface TestSchemaOptions {
  * test file takes one, so files are isolated from each other and each starts with an empty system.
  *
  * @example
- * const db = await createTestSchema(inject('databaseUrl'), { max: inject('databaseKind') === 'pglite' ? 1 : 20 });
+ * const db = await createTestSchema(inject('testDatabase'), { max: 20 });
  * afterAll(() => db.drop());
  * const eventStore = createPostgresEventStore(db.pool);
  */
-export const createTestSchema = async (databaseUrl: string, options: TestSchemaOptions = {}): Promise<TestSchema> => {
+export const createTestSchema = async (database: TestDatabaseRef, options: TestSchemaOptions = {}): Promise<TestSchema> => {
+  const databaseUrl = database.url;
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const quoted = pg.escapeIdentifier(schema);
   // The pool's connections set their search_path to the schema before it exists; PostgreSQL
   // resolves the path again once it is created. One pool only: PGlite takes one connection.
-  const pool = createPool(databaseUrl, { schema, max: options.max ?? 10 });
+  const pool = createPool(databaseUrl, { schema, max: database.kind === 'pglite' ? 1 : (options.max ?? 10) });
   try {
     await pool.query(`CREATE SCHEMA ${quoted}`);
     if (options.migrate ?? true) await migrate(pool);
