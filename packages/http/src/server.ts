@@ -4,7 +4,11 @@ import { isMigrated } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createRuntime } from './composition.js';
+import { trackRequests } from './drain.js';
 import { createApp } from './rest/app.js';
+
+/** How long shutdown waits for requests in flight before cutting their connections. */
+const shutdownGraceMs = 10_000;
 
 export interface RunningServer {
   readonly server: Server;
@@ -14,7 +18,8 @@ export interface RunningServer {
 
 /**
  * Starts pos-auth: database (server or embedded), migrations, `AUTH_CLIENTS`, then HTTP.
- * `close()` stops accepting, lets requests in flight finish, then closes the database.
+ * `close()` stops accepting, lets requests in flight finish (for up to 10 s), then closes the
+ * database.
  *
  * @example
  * const running = await startServer(loadConfig(), createLogger('info'));
@@ -34,6 +39,7 @@ export const startServer = async (config: Config, logger: Logger): Promise<Runni
   });
   // Keep-alive sockets must not outlive a load balancer's idle timeout, nor hold up shutdown.
   server.keepAliveTimeout = 65_000;
+  const requests = trackRequests(server);
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   logger.info({ url, database: database.description }, 'pos-auth listening');
@@ -44,10 +50,8 @@ export const startServer = async (config: Config, logger: Logger): Promise<Runni
     url,
     close: () =>
       (closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+        const cutOff = await requests.close(shutdownGraceMs);
+        if (cutOff > 0) logger.warn({ cutOff, graceMs: shutdownGraceMs }, 'responses still open at the end of the shutdown grace period were cut off');
         await database.close();
         logger.info('pos-auth stopped');
       })()),

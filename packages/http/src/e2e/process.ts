@@ -3,11 +3,18 @@ import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../../bin/pos-auth.js', import.meta.url));
 
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** Everything it wrote to stdout and stderr so far (pino's JSON lines). */
+  output(): string;
+}
+
 /**
  * Starts the real server process (the CLI's `start`) on the embedded database, whatever the
  * environment says about DATABASE_URL; resolves with its URL once it listens on a free port.
  */
-export const startProcess = (env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> => {
+export const startProcess = (env: Record<string, string>): Promise<ServerProcess> => {
   const fullEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
   delete fullEnv['DATABASE_URL'];
   const child = spawn(process.execPath, [bin, 'start'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -19,7 +26,7 @@ export const startProcess = (env: Record<string, string>): Promise<{ child: Chil
       const line = output.split('\n').find((l) => l.includes('pos-auth listening'));
       if (line) {
         clearTimeout(timer);
-        resolve({ child, url: JSON.parse(line).url });
+        resolve({ child, url: JSON.parse(line).url, output: () => output });
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

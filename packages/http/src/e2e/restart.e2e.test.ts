@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { json, request } from './http.js';
 import { startProcess, stopProcess } from './process.js';
@@ -38,5 +39,47 @@ describe('the server process on the embedded database', () => {
     const me = await request(`${second.url}/users/me`, { headers: { authorization: `Bearer ${login.body.access_token}` } });
     expect(me.body).toMatchObject({ user_name: 'survivor', role: 'admin' });
     expect(await stopProcess(second.child)).toBe(0);
+  });
+
+  it('answers every request in flight when stopped under load, logs no error, and exits 0', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'pos-auth-shutdown-'));
+    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+    const password = 'correct horse battery staple';
+    const server = await startProcess({ DATA_DIR: dataDir, AUTH_CLIENTS: `${client.id}:${client.secret}` });
+    cleanup.push(async () => server.child.exitCode === null && stopProcess(server.child));
+    await request(`${server.url}/users`, json({ user_name: 'busy', password }));
+    const login = await request(`${server.url}/auth/token`, json({ grant_type: 'password', user_name: 'busy', password }, { authorization: basic }));
+    const headers = { authorization: `Bearer ${login.body.access_token}` };
+
+    // 16 keep-alive clients, each always with a request out, until the server is gone.
+    const statuses: number[] = [];
+    let signalled = false;
+    let answeredAfterSignal = 0;
+    const keepAsking = async () => {
+      for (;;) {
+        let status: number;
+        try {
+          const response = await fetch(`${server.url}/users/me`, { headers });
+          await response.text();
+          status = response.status;
+        } catch {
+          return; // refused or closed: the server has stopped listening
+        }
+        statuses.push(status);
+        if (signalled) answeredAfterSignal += 1;
+      }
+    };
+    const clients = Array.from({ length: 16 }, keepAsking);
+    await delay(500);
+    const exited = stopProcess(server.child);
+    signalled = true;
+
+    expect(await exited).toBe(0);
+    await Promise.all(clients);
+    expect(answeredAfterSignal).toBeGreaterThan(0);
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+    const logged = server.output().trim().split('\n').map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(logged.filter((line) => line.level >= 40)).toEqual([]);
+    expect(logged.at(-1)?.msg).toBe('pos-auth stopped');
   });
 });
