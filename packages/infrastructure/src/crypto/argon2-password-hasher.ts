@@ -16,8 +16,8 @@ export const defaultArgon2Params: Argon2Params = { memoryCost: 19 * 1024, timeCo
 const argon2id = 2 as Algorithm;
 
 /**
- * A `PasswordHasher` on argon2id through `@node-rs/argon2` (measured ~2x the throughput of
- * `argon2` 0.44 at identical parameters here: see `bench/argon2.ts`). Hashes are PHC strings.
+ * A `PasswordHasher` on argon2id through `@node-rs/argon2` (measured 2.0-2.9x the throughput of
+ * `argon2` 0.44 at identical parameters here: `pnpm bench:argon2`, figures in the README). Hashes are PHC strings.
  * Hashing and verifying run on libuv's thread pool, off the event loop.
  *
  * @example
