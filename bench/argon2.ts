@@ -8,6 +8,7 @@ import os from 'node:os';
 import { defaultArgon2Params } from '@pos-auth/infrastructure';
 import { expectedPhcPrefix, loadNodeArgon2, loadNodeRsArgon2, type Argon2Library } from './lib/argon2-libs.js';
 import { libuvThreadPoolSize, measureThroughput, type ThroughputResult } from './lib/throughput.js';
+import { fixed, table } from './lib/report.js';
 
 const intFromEnv = (name: string, fallback: number, min: number, max: number): number => {
   const raw = process.env[name];
@@ -61,15 +62,6 @@ const crossCheck = async (): Promise<{ hashes: Map<Argon2Library, string>; probl
   return { hashes, problems };
 };
 
-const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
-
-const table = (header: readonly string[], rows: readonly (readonly string[])[]): string => {
-  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (row: readonly string[]) =>
-    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
-};
-
 const main = async (): Promise<number> => {
   const cpus = os.cpus();
   console.log('argon2 libraries at identical argon2id parameters\n');
@@ -79,7 +71,7 @@ const main = async (): Promise<number> => {
   console.log(`parameters  argon2id m=${params.memoryCost} KiB, t=${params.timeCost}, p=${params.parallelism}, 32-byte output, 16-byte salt, v=0x13`);
   console.log(
     `schedule    ${rounds} rounds; in each, per mode, one ${sliceMs} ms slice per library, the order alternating by round ` +
-      `(${fixed((rounds * sliceMs) / 1000)} s per library and mode)\n`,
+      `(${fixed((rounds * sliceMs) / 1000, 1)} s per library and mode)\n`,
   );
 
   const { hashes, problems } = await crossCheck();
@@ -125,10 +117,10 @@ const main = async (): Promise<number> => {
     const perRound = fast.map((run, i) => run.opsPerSecond / (reference[i]?.opsPerSecond ?? Number.NaN));
     return [
       mode.name,
-      fixed(overall(fast)),
-      fixed(medianMs(fast)),
-      fixed(overall(reference)),
-      fixed(medianMs(reference)),
+      fixed(overall(fast), 1),
+      fixed(medianMs(fast), 1),
+      fixed(overall(reference), 1),
+      fixed(medianMs(reference), 1),
       fixed(overall(fast) / overall(reference), 2),
       `${fixed(Math.min(...perRound), 2)}-${fixed(Math.max(...perRound), 2)}`,
     ];

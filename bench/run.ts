@@ -17,6 +17,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { defaultArgon2Params } from '@pos-auth/infrastructure';
 import { spawnNode, memoryOf, type Child } from './lib/children.js';
+import { fixed, table } from './lib/report.js';
 import { libuvThreadPoolSize, type ThroughputResult } from './lib/throughput.js';
 import { rootVersionOf, versionOf } from './lib/workspace.js';
 
@@ -344,15 +345,7 @@ const problemsOf = (run: LoadResult): string[] => {
 const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
 /** How far apart the two measurements of one ceiling were, relative to their mean. */
 const spread = (values: readonly number[]) => (Math.max(...values) - Math.min(...values)) / mean(values);
-const fixed = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
-
-const table = (header: readonly string[], rows: readonly (readonly string[])[]): string => {
-  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (row: readonly string[]) =>
-    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
-  return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
-};
 
 // ---------------------------------------------------------------------------------------------
 
