@@ -292,18 +292,19 @@ const runLoad = async (
   durationSeconds: number,
 ): Promise<LoadResult> => {
   assertNotInterrupted();
-  const instance = autocannon({
-    url,
-    connections: settings.connections,
-    duration: durationSeconds,
-    pipelining: 1,
-    timeout: 10,
-    requests,
+  let instance!: autocannon.Instance;
+  const finished = new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon(
+      { url, connections: settings.connections, duration: durationSeconds, pipelining: 1, timeout: 10, requests },
+      (error, result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result)),
+    );
   });
   activeLoad = instance;
-  const result = await withTimeout(Promise.resolve(instance), (durationSeconds + 30) * 1000, `autocannon ${name}`);
+  const result = await withTimeout(finished, (durationSeconds + 30) * 1000, `autocannon ${name}`);
   activeLoad = undefined;
-  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]));
+  const statusCodes = Object.fromEntries(
+    Object.entries(result.statusCodeStats ?? {}).map(([code, { count = 0 }]) => [code, count]),
+  );
   const responses = Object.values(statusCodes).reduce((sum, count) => sum + count, 0);
   const ok = statusCodes[String(expectedStatus)] ?? 0;
   return {
