@@ -9,16 +9,7 @@ import { defaultArgon2Params } from '@pos-auth/infrastructure';
 import { expectedPhcPrefix, loadNodeArgon2, loadNodeRsArgon2, type Argon2Library } from './lib/argon2-libs.js';
 import { libuvThreadPoolSize, measureThroughput, type ThroughputResult } from './lib/throughput.js';
 import { fixed, table } from './lib/report.js';
-
-const intFromEnv = (name: string, fallback: number, min: number, max: number): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
-};
+import { intFromEnv } from './lib/env.js';
 
 const rounds = intFromEnv('BENCH_ARGON2_ROUNDS', 3, 1, 20);
 const sliceMs = intFromEnv('BENCH_ARGON2_SLICE_MS', 1000, 200, 10_000);

@@ -18,21 +18,12 @@ import pg from 'pg';
 import { defaultArgon2Params } from '@pos-auth/infrastructure';
 import { spawnNode, memoryOf, type Child } from './lib/children.js';
 import { fixed, table } from './lib/report.js';
+import { intFromEnv } from './lib/env.js';
 import { libuvThreadPoolSize, type ThroughputResult } from './lib/throughput.js';
 import { rootVersionOf, versionOf } from './lib/workspace.js';
 
 // ---------------------------------------------------------------------------------------------
 // Parameters (environment variables, each bounded)
-
-const intFromEnv = (name: string, fallback: number, min: number, max: number): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
-};
 
 const settings = {
   durationSeconds: intFromEnv('BENCH_DURATION', 8, 1, 60),
