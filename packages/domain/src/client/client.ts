@@ -1,4 +1,5 @@
 import { assertNever } from '../shared/assert-never.js';
+import type { Decider } from '../shared/decider.js';
 import { ClientAlreadyRegisteredError } from '../shared/errors.js';
 import type { DomainEvent } from '../shared/event.js';
 import type { ClientId } from '../shared/ids.js';
@@ -15,9 +16,7 @@ export type Client = { readonly status: 'unregistered' } | { readonly status: 'a
 
 export const initialClient: Client = { status: 'unregistered' };
 
-export type RegisterClient = { readonly type: 'RegisterClient'; readonly data: ClientRegistered['data'] };
-
-export type ClientCommand = RegisterClient;
+export type ClientCommand = { readonly type: 'RegisterClient'; readonly data: ClientRegistered['data'] };
 
 export const evolve = (_state: Client, event: ClientEvent): Client => {
   switch (event.type) {
@@ -36,4 +35,11 @@ export const decide = (command: ClientCommand, state: Client): ClientEvent[] => 
     default:
       return assertNever(command.type);
   }
+};
+
+export const clientDecider: Decider<ClientCommand, ClientEvent, Client> = {
+  initialState: initialClient,
+  evolve,
+  decide,
+  stateSchema: 1,
 };

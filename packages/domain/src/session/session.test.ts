@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidGrantError } from '../shared/errors.js';
 import { ClientId, SessionId, TokenDigest, UserId } from '../shared/ids.js';
-import { decide, evolve, initialSession, type SessionCommand, type SessionEvent, type TokenIssued } from './session.js';
+import { decide, evolve, initialSession, type SessionCommand, type SessionEvent, type TokenIssued, type TokenPair } from './session.js';
 
 const sessionId = SessionId('5f0c2d3e-0000-4000-8000-000000000001');
 const userId = UserId('5f0c2d3e-0000-4000-8000-000000000002');
@@ -16,6 +16,7 @@ const issued: TokenIssued = {
     grantType: 'password',
     scope: null,
     issuedAt: '2026-01-01T00:00:00.000Z',
+    sessionExpiresAt: '2026-01-31T00:00:00.000Z',
     accessTokenDigest: TokenDigest('a1'),
     accessTokenExpiresAt: '2026-01-01T00:30:00.000Z',
     refreshTokenDigest: TokenDigest('r1'),
@@ -25,19 +26,30 @@ const issued: TokenIssued = {
 
 const given = (...events: SessionEvent[]) => events.reduce(evolve, initialSession);
 
-const refresh = (overrides: Partial<Extract<SessionCommand, { type: 'RefreshToken' }>['data']> = {}): SessionCommand => ({
+const pair = (n: number, at = '2026-01-01T01:00:00.000Z'): TokenPair => ({
+  accessTokenDigest: TokenDigest(`a${n}`),
+  accessTokenExpiresAt: new Date(Date.parse(at) + 30 * 60_000).toISOString(),
+  refreshTokenDigest: TokenDigest(`r${n}`),
+  refreshTokenExpiresAt: new Date(Date.parse(at) + 14 * 86_400_000).toISOString(),
+});
+
+type RefreshData = Extract<SessionCommand, { type: 'RefreshToken' }>['data'];
+const refresh = (overrides: Partial<RefreshData> = {}): SessionCommand => ({
   type: 'RefreshToken',
   data: {
     presentedRefreshTokenDigest: TokenDigest('r1'),
+    child: pair(2),
     clientId: null,
+    userActive: true,
+    rules: { reuseGraceSeconds: 10 },
     now: '2026-01-01T01:00:00.000Z',
-    accessTokenDigest: TokenDigest('a2'),
-    accessTokenExpiresAt: '2026-01-01T01:30:00.000Z',
-    refreshTokenDigest: TokenDigest('r2'),
-    refreshTokenExpiresAt: '2026-01-15T01:00:00.000Z',
     ...overrides,
   },
 });
+
+/** Given r1 → r2 rotated at 01:00:00. */
+const [rotated] = decide(refresh(), given(issued));
+const afterRotation = given(issued, rotated!);
 
 const refusal = (command: SessionCommand, state = given(issued)): string => {
   try {
@@ -55,42 +67,72 @@ describe('session decider', () => {
   });
 
   it('given a session, when its current refresh token is presented, then TokenRefreshed rotating it', () => {
-    expect(decide(refresh(), given(issued))).toEqual([
-      {
-        type: 'TokenRefreshed',
-        data: {
-          sessionId,
-          userId,
-          clientId: client,
-          previousRefreshTokenDigest: 'r1',
-          accessTokenDigest: 'a2',
-          accessTokenExpiresAt: '2026-01-01T01:30:00.000Z',
-          refreshTokenDigest: 'r2',
-          refreshTokenExpiresAt: '2026-01-15T01:00:00.000Z',
-          refreshedAt: '2026-01-01T01:00:00.000Z',
-        },
+    expect(rotated).toEqual({
+      type: 'TokenRefreshed',
+      data: {
+        sessionId,
+        userId,
+        clientId: client,
+        previousRefreshTokenDigest: 'r1',
+        ...pair(2),
+        refreshedAt: '2026-01-01T01:00:00.000Z',
       },
-    ]);
+    });
+    expect(afterRotation).toMatchObject({ status: 'active', refreshTokenDigest: 'r2', parent: { refreshTokenDigest: 'r1', rotatedAt: '2026-01-01T01:00:00.000Z' } });
   });
 
   it('accepts the authenticated client the session belongs to', () => {
     expect(decide(refresh({ clientId: client }), given(issued))).toHaveLength(1);
   });
 
-  const [rotated] = decide(refresh(), given(issued));
-  const revoked: SessionEvent = {
-    type: 'SessionRevoked',
-    data: { sessionId, userId, reason: 'logout', revokedAt: '2026-01-01T00:10:00.000Z' },
-  };
+  describe('a replay of the parent inside the grace window', () => {
+    it('answers the same child: no event (the caller re-derives the child from the parent)', () => {
+      expect(decide(refresh({ now: '2026-01-01T01:00:09.999Z' }), afterRotation)).toEqual([]);
+    });
+
+    it('is reuse once the window has passed (at the instant)', () => {
+      expect(decide(refresh({ now: '2026-01-01T01:00:10.000Z' }), afterRotation).map((e) => e.type)).toEqual(['RefreshTokenReused', 'SessionRevoked']);
+    });
+
+    it('is reuse with a grace of 0', () => {
+      expect(decide(refresh({ rules: { reuseGraceSeconds: 0 } }), afterRotation).map((e) => e.type)).toEqual(['RefreshTokenReused', 'SessionRevoked']);
+    });
+
+    it('is reuse when the child was itself rotated (the grandparent is presented)', () => {
+      const [again] = decide(refresh({ presentedRefreshTokenDigest: TokenDigest('r2'), child: pair(3) }), afterRotation);
+      const state = given(issued, rotated!, again!);
+      expect(decide(refresh({ now: '2026-01-01T01:00:01.000Z' }), state).map((e) => e.type)).toEqual(['RefreshTokenReused', 'SessionRevoked']);
+    });
+
+    it('is reuse when the derived child is not the current token', () => {
+      expect(decide(refresh({ child: pair(9) }), afterRotation).map((e) => e.type)).toEqual(['RefreshTokenReused', 'SessionRevoked']);
+    });
+  });
+
+  it('given reuse, the events revoke the session and name the presented token', () => {
+    const events = decide(refresh({ now: '2026-01-01T02:00:00.000Z' }), afterRotation);
+    expect(events).toEqual([
+      { type: 'RefreshTokenReused', data: { sessionId, userId, presentedRefreshTokenDigest: 'r1', detectedAt: '2026-01-01T02:00:00.000Z' } },
+      { type: 'SessionRevoked', data: { sessionId, userId, reason: 'refresh_token_reused', revokedAt: '2026-01-01T02:00:00.000Z' } },
+    ]);
+    expect(given(issued, rotated!, ...events).status).toBe('revoked');
+  });
+
+  const revoked: SessionEvent = { type: 'SessionRevoked', data: { sessionId, userId, reason: 'logout', revokedAt: '2026-01-01T00:10:00.000Z' } };
 
   it.each([
-    ['an already-used refresh token', refresh(), given(issued, rotated!), 'refresh_token_reused'],
     ['a refresh token of another session', refresh({ presentedRefreshTokenDigest: TokenDigest('zz') }), given(issued), 'refresh_token_reused'],
     ['an expired refresh token (at the instant)', refresh({ now: '2026-01-15T00:00:00.000Z' }), given(issued), 'refresh_token_expired'],
+    ['a session past its absolute end (at the instant)', refresh({ now: '2026-01-31T00:00:00.000Z' }), afterRotation, 'session_expired'],
     ['a revoked session', refresh(), given(issued, revoked), 'session_revoked'],
     ['another client', refresh({ clientId: ClientId('other') }), given(issued), 'client_mismatch'],
+    ['a disabled user', refresh({ userActive: false }), given(issued), 'user_disabled'],
     ['no session', refresh(), initialSession, 'unknown_session'],
   ])('refuses %s with invalid_grant', (_, command, state, reason) => {
+    if (reason === 'refresh_token_reused') {
+      expect(decide(command, state).map((e) => e.type)).toEqual(['RefreshTokenReused', 'SessionRevoked']);
+      return;
+    }
     expect(refusal(command, state)).toBe(reason);
   });
 

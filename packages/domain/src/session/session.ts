@@ -1,4 +1,5 @@
 import { assertNever } from '../shared/assert-never.js';
+import type { Decider } from '../shared/decider.js';
 import { InvalidGrantError } from '../shared/errors.js';
 import type { DomainEvent } from '../shared/event.js';
 import type { ClientId, SessionId, TokenDigest, UserId } from '../shared/ids.js';
@@ -21,9 +22,12 @@ export type TokenIssued = DomainEvent<
     readonly grantType: 'password';
     readonly scope: string | null;
     readonly issuedAt: string;
+    /** The absolute end of the session (`SESSION_MAX_AGE` after the login), whatever its refreshes. */
+    readonly sessionExpiresAt: string;
   }
 >;
 
+/** A rotation: the child pair replaces the parent refresh token. */
 export type TokenRefreshed = DomainEvent<
   'TokenRefreshed',
   TokenPair & {
@@ -35,67 +39,108 @@ export type TokenRefreshed = DomainEvent<
   }
 >;
 
+/** A rotated-away refresh token was presented outside the grace window: the session is stolen or broken. */
+export type RefreshTokenReused = DomainEvent<
+  'RefreshTokenReused',
+  {
+    readonly sessionId: SessionId;
+    readonly userId: UserId;
+    readonly presentedRefreshTokenDigest: TokenDigest;
+    readonly detectedAt: string;
+  }
+>;
+
+export type SessionRevocationReason =
+  | 'logout'
+  | 'revoked_by_client'
+  | 'revoked_by_admin'
+  | 'refresh_token_reused'
+  | 'password_changed'
+  | 'user_disabled'
+  | 'user_erased';
+
 export type SessionRevoked = DomainEvent<
   'SessionRevoked',
   {
     readonly sessionId: SessionId;
     readonly userId: UserId;
-    readonly reason: string;
+    readonly reason: SessionRevocationReason;
     readonly revokedAt: string;
   }
 >;
 
-export type SessionEvent = TokenIssued | TokenRefreshed | SessionRevoked;
+export type SessionEvent = TokenIssued | TokenRefreshed | RefreshTokenReused | SessionRevoked;
 
 interface SessionFacts {
   readonly sessionId: SessionId;
   readonly userId: UserId;
   readonly clientId: ClientId;
+  readonly sessionExpiresAt: string;
 }
 
+/**
+ * What a refresh decision needs, and nothing that grows with the session's age: the current
+ * refresh token, and its immediate parent with the instant it was rotated away (for the grace
+ * window).
+ */
 export type Session =
   | { readonly status: 'none' }
   | (SessionFacts & {
       readonly status: 'active';
       readonly refreshTokenDigest: TokenDigest;
       readonly refreshTokenExpiresAt: string;
+      readonly accessTokenExpiresAt: string;
+      readonly parent: { readonly refreshTokenDigest: TokenDigest; readonly rotatedAt: string } | null;
     })
   | (SessionFacts & { readonly status: 'revoked' });
 
 export const initialSession: Session = { status: 'none' };
 
-export type StartSession = {
-  readonly type: 'StartSession';
-  readonly data: TokenIssued['data'];
-};
+/** How refreshes are judged: lifetimes come with the minted pair; these are the session's rules. */
+export interface RefreshRules {
+  /** Seconds after a rotation during which the parent may be presented again (0: never). */
+  readonly reuseGraceSeconds: number;
+}
 
-export type RefreshToken = {
-  readonly type: 'RefreshToken';
-  readonly data: TokenPair & {
-    readonly presentedRefreshTokenDigest: TokenDigest;
-    /** The authenticated client, when the grant came with client authentication. */
-    readonly clientId: ClientId | null;
-    readonly now: string;
-  };
-};
-
-export type RevokeSession = {
-  readonly type: 'RevokeSession';
-  readonly data: { readonly reason: string; readonly now: string };
-};
-
-export type SessionCommand = StartSession | RefreshToken | RevokeSession;
+export type SessionCommand =
+  | { readonly type: 'StartSession'; readonly data: TokenIssued['data'] }
+  | {
+      readonly type: 'RefreshToken';
+      readonly data: {
+        readonly presentedRefreshTokenDigest: TokenDigest;
+        /** The pair this refresh would issue; a replay of the parent answers with it again. */
+        readonly child: TokenPair;
+        /** The authenticated client, when the grant came with client authentication. */
+        readonly clientId: ClientId | null;
+        /** False when the account was disabled: its sessions refresh no more. */
+        readonly userActive: boolean;
+        readonly rules: RefreshRules;
+        readonly now: string;
+      };
+    }
+  | { readonly type: 'RevokeSession'; readonly data: { readonly reason: SessionRevocationReason; readonly now: string } };
 
 export const evolve = (state: Session, event: SessionEvent): Session => {
   switch (event.type) {
-    case 'TokenIssued':
-    case 'TokenRefreshed': {
-      const { sessionId, userId, clientId, refreshTokenDigest, refreshTokenExpiresAt } = event.data;
-      return { status: 'active', sessionId, userId, clientId, refreshTokenDigest, refreshTokenExpiresAt };
+    case 'TokenIssued': {
+      const { sessionId, userId, clientId, sessionExpiresAt, refreshTokenDigest, refreshTokenExpiresAt, accessTokenExpiresAt } = event.data;
+      return { status: 'active', sessionId, userId, clientId, sessionExpiresAt, refreshTokenDigest, refreshTokenExpiresAt, accessTokenExpiresAt, parent: null };
     }
+    case 'TokenRefreshed':
+      return state.status === 'active'
+        ? {
+            ...state,
+            refreshTokenDigest: event.data.refreshTokenDigest,
+            refreshTokenExpiresAt: event.data.refreshTokenExpiresAt,
+            accessTokenExpiresAt: event.data.accessTokenExpiresAt,
+            parent: { refreshTokenDigest: event.data.previousRefreshTokenDigest, rotatedAt: event.data.refreshedAt },
+          }
+        : state;
+    case 'RefreshTokenReused':
+      return state;
     case 'SessionRevoked':
       return state.status === 'active'
-        ? { status: 'revoked', sessionId: state.sessionId, userId: state.userId, clientId: state.clientId }
+        ? { status: 'revoked', sessionId: state.sessionId, userId: state.userId, clientId: state.clientId, sessionExpiresAt: state.sessionExpiresAt }
         : state;
     default:
       return assertNever(event);
@@ -105,43 +150,61 @@ export const evolve = (state: Session, event: SessionEvent): Session => {
 /** One message for every refused refresh, whatever the reason: the reason is for the log. */
 const refused = (reason: string) => new InvalidGrantError('The refresh token is invalid, expired or revoked.', reason);
 
-const start = (command: StartSession, state: Session): SessionEvent[] => {
+const start = (command: Extract<SessionCommand, { type: 'StartSession' }>, state: Session): SessionEvent[] => {
   if (state.status !== 'none') throw new TypeError(`Session ${command.data.sessionId} already exists`);
   return [{ type: 'TokenIssued', data: command.data }];
 };
 
-const refresh = ({ data }: RefreshToken, state: Session): SessionEvent[] => {
+/**
+ * Rotation with reuse detection (RFC 9700 §4.14.2) and an idempotent grace window:
+ * - the current refresh token rotates: `TokenRefreshed`;
+ * - its immediate parent, presented again within the grace window, is a retry after a lost
+ *   response or a second tab: no event, and the caller answers with the same child (`[]`);
+ * - any other token of the session is reuse: `RefreshTokenReused` and `SessionRevoked`, which the
+ *   caller records before refusing, so that the thief and the victim both lose the session.
+ */
+const refresh = ({ data }: Extract<SessionCommand, { type: 'RefreshToken' }>, state: Session): SessionEvent[] => {
   if (state.status === 'none') throw refused('unknown_session');
   if (state.status === 'revoked') throw refused('session_revoked');
-  if (data.presentedRefreshTokenDigest !== state.refreshTokenDigest) throw refused('refresh_token_reused');
-  if (Date.parse(data.now) >= Date.parse(state.refreshTokenExpiresAt)) throw refused('refresh_token_expired');
+  const now = Date.parse(data.now);
   if (data.clientId !== null && data.clientId !== state.clientId) throw refused('client_mismatch');
+  if (!data.userActive) throw refused('user_disabled');
+  if (now >= Date.parse(state.sessionExpiresAt)) throw refused('session_expired');
+
+  if (data.presentedRefreshTokenDigest === state.refreshTokenDigest) {
+    if (now >= Date.parse(state.refreshTokenExpiresAt)) throw refused('refresh_token_expired');
+    return [
+      {
+        type: 'TokenRefreshed',
+        data: {
+          sessionId: state.sessionId,
+          userId: state.userId,
+          clientId: state.clientId,
+          previousRefreshTokenDigest: state.refreshTokenDigest,
+          ...data.child,
+          refreshedAt: data.now,
+        },
+      },
+    ];
+  }
+
+  const isParent = state.parent !== null && data.presentedRefreshTokenDigest === state.parent.refreshTokenDigest;
+  const inGrace = isParent && now - Date.parse(state.parent!.rotatedAt) < data.rules.reuseGraceSeconds * 1000;
+  // The child derives from the parent: a replay in the window must name the current token.
+  if (inGrace && data.child.refreshTokenDigest === state.refreshTokenDigest) return [];
+
   return [
     {
-      type: 'TokenRefreshed',
-      data: {
-        sessionId: state.sessionId,
-        userId: state.userId,
-        clientId: state.clientId,
-        previousRefreshTokenDigest: state.refreshTokenDigest,
-        accessTokenDigest: data.accessTokenDigest,
-        accessTokenExpiresAt: data.accessTokenExpiresAt,
-        refreshTokenDigest: data.refreshTokenDigest,
-        refreshTokenExpiresAt: data.refreshTokenExpiresAt,
-        refreshedAt: data.now,
-      },
+      type: 'RefreshTokenReused',
+      data: { sessionId: state.sessionId, userId: state.userId, presentedRefreshTokenDigest: data.presentedRefreshTokenDigest, detectedAt: data.now },
     },
+    { type: 'SessionRevoked', data: { sessionId: state.sessionId, userId: state.userId, reason: 'refresh_token_reused', revokedAt: data.now } },
   ];
 };
 
-const revoke = ({ data }: RevokeSession, state: Session): SessionEvent[] => {
+const revoke = ({ data }: Extract<SessionCommand, { type: 'RevokeSession' }>, state: Session): SessionEvent[] => {
   if (state.status !== 'active') return [];
-  return [
-    {
-      type: 'SessionRevoked',
-      data: { sessionId: state.sessionId, userId: state.userId, reason: data.reason, revokedAt: data.now },
-    },
-  ];
+  return [{ type: 'SessionRevoked', data: { sessionId: state.sessionId, userId: state.userId, reason: data.reason, revokedAt: data.now } }];
 };
 
 export const decide = (command: SessionCommand, state: Session): SessionEvent[] => {
@@ -155,4 +218,11 @@ export const decide = (command: SessionCommand, state: Session): SessionEvent[] 
     default:
       return assertNever(command);
   }
+};
+
+export const sessionDecider: Decider<SessionCommand, SessionEvent, Session> = {
+  initialState: initialSession,
+  evolve,
+  decide,
+  stateSchema: 1,
 };

@@ -1,18 +1,23 @@
 /**
  * The closed set of errors the domain reports. Each has a stable `code`; the transports map codes
  * to statuses in one place each. Messages are written for the client: nothing internal goes in.
+ * Refusals that have a private reason carry it in `reason`, for the log only.
  */
 export type DomainErrorCode =
   | 'VALIDATION_FAILED'
   | 'USER_NAME_TAKEN'
   | 'EMAIL_TAKEN'
   | 'ROLE_ELEVATION_FORBIDDEN'
+  | 'FORBIDDEN'
+  | 'LAST_ADMIN'
   | 'INVALID_CLIENT'
   | 'INVALID_GRANT'
   | 'INVALID_TOKEN'
   | 'AUTHENTICATION_REQUIRED'
+  | 'TOO_MANY_ATTEMPTS'
   | 'CLIENT_ALREADY_REGISTERED'
   | 'USER_NOT_FOUND'
+  | 'SESSION_NOT_FOUND'
   | 'WRONG_EXPECTED_VERSION'
   | 'CLAIM_TAKEN';
 
@@ -56,10 +61,29 @@ export class RoleElevationForbiddenError extends DomainError {
   }
 }
 
+/** A valid caller asked for something its role does not allow. */
+export class ForbiddenError extends DomainError {
+  readonly code = 'FORBIDDEN';
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The change would leave the system without an active admin. */
+export class LastAdminError extends DomainError {
+  readonly code = 'LAST_ADMIN';
+  constructor() {
+    super('The last active admin can be neither demoted, disabled nor erased.');
+  }
+}
+
 /** Client authentication failed. One message whatever the reason. */
 export class InvalidClientError extends DomainError {
   readonly code = 'INVALID_CLIENT';
-  constructor() {
+  constructor(readonly reason = 'invalid_client_credentials') {
     super('Client authentication failed.');
   }
 }
@@ -80,7 +104,7 @@ export class InvalidGrantError extends DomainError {
 
 export class InvalidTokenError extends DomainError {
   readonly code = 'INVALID_TOKEN';
-  constructor() {
+  constructor(readonly reason = 'unknown_token') {
     super('The access token is missing, invalid or expired.');
   }
 }
@@ -90,6 +114,14 @@ export class AuthenticationRequiredError extends DomainError {
   readonly code = 'AUTHENTICATION_REQUIRED';
   constructor() {
     super('An access token is required.');
+  }
+}
+
+/** A login for a user name inside its back-off window: refused without checking the password. */
+export class TooManyAttemptsError extends DomainError {
+  readonly code = 'TOO_MANY_ATTEMPTS';
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many failed logins for this user name. Try again later.');
   }
 }
 
@@ -104,6 +136,13 @@ export class UserNotFoundError extends DomainError {
   readonly code = 'USER_NOT_FOUND';
   constructor() {
     super('No such user.');
+  }
+}
+
+export class SessionNotFoundError extends DomainError {
+  readonly code = 'SESSION_NOT_FOUND';
+  constructor() {
+    super('No such active session.');
   }
 }
 

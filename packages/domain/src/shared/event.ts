@@ -16,6 +16,8 @@ export interface EventMetadata {
 
 /** An event as read back from the log. */
 export interface RecordedEvent<E extends DomainEvent = DomainEvent> {
+  /** Unique per event, for consumers that must apply each event once. */
+  readonly eventId: string;
   readonly streamId: string;
   readonly streamPosition: number;
   readonly globalPosition: bigint;
@@ -24,3 +26,9 @@ export interface RecordedEvent<E extends DomainEvent = DomainEvent> {
   readonly metadata: EventMetadata;
   readonly recordedAt: Date;
 }
+
+/**
+ * What a personal field reads as once its owner was erased (crypto-shredding): the event, its
+ * order and its integrity remain; the value is gone for good.
+ */
+export const erasedValue = '[erased]';

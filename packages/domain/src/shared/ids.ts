@@ -8,17 +8,26 @@ export type SessionId = Brand<string, 'SessionId'>;
 export type ClientId = Brand<string, 'ClientId'>;
 /** Hex SHA-256 digest of a secret token; the only form in which tokens are stored. */
 export type TokenDigest = Brand<string, 'TokenDigest'>;
+/**
+ * Keyed hash (HMAC) of a normalized user name: how the log names what was typed at a failed
+ * login without storing it (people type passwords into the user-name field).
+ */
+export type UserNameDigest = Brand<string, 'UserNameDigest'>;
 
 export const UserId = (value: string): UserId => value as UserId;
 export const SessionId = (value: string): SessionId => value as SessionId;
 export const ClientId = (value: string): ClientId => value as ClientId;
 export const TokenDigest = (value: string): TokenDigest => value as TokenDigest;
+export const UserNameDigest = (value: string): UserNameDigest => value as UserNameDigest;
 
 export const userStreamId = (id: UserId): string => `user-${id}`;
 export const sessionStreamId = (id: SessionId): string => `session-${id}`;
 export const clientStreamId = (id: ClientId): string => `client-${id}`;
 /**
- * Failed logins for user names that belong to nobody have no user stream to go to; they share
- * this one so that auditors (and a later lockout) still see them.
+ * One stream per typed user name (by its keyed hash), whether an account has that name or not:
+ * failed logins and back-off windows for a name serialize on it, and a flood over many names
+ * spreads over many streams instead of one hot row.
  */
-export const unknownUserLoginsStreamId = 'login-failures-unknown-user';
+export const loginAttemptsStreamId = (name: UserNameDigest): string => `login-attempts-${name}`;
+/** The set of active admins: every change to it goes through this one stream's version. */
+export const adminRosterStreamId = 'admin-roster';

@@ -1,7 +1,8 @@
 import { ClaimTakenError, ClientAlreadyRegisteredError, InvalidClientError, ValidationError, WrongExpectedVersionError } from '../shared/errors.js';
 import { ClientId, clientStreamId } from '../shared/ids.js';
-import { decide, initialClient } from '../client/client.js';
+import { clientDecider } from '../client/client.js';
 import { metadataFor, type AuthDeps, type RequestContext } from './deps.js';
+import { fresh, writeOf } from './streams.js';
 
 export interface ClientCredentialsInput {
   readonly clientId: string;
@@ -24,16 +25,13 @@ export const registerClient = async (
     throw new ValidationError([{ path: 'client_id', message: 'must be 1 to 128 characters long' }]);
   }
   if (input.clientSecret.length < minClientSecretLength) {
-    throw new ValidationError([
-      { path: 'client_secret', message: `must be at least ${minClientSecretLength} characters long` },
-    ]);
+    throw new ValidationError([{ path: 'client_secret', message: `must be at least ${minClientSecretLength} characters long` }]);
   }
   const clientId = ClientId(input.clientId);
   const now = deps.clock.now();
-  const events = decide({ type: 'RegisterClient', data: { clientId, registeredAt: now.toISOString() } }, initialClient);
+  const events = clientDecider.decide({ type: 'RegisterClient', data: { clientId, registeredAt: now.toISOString() } }, clientDecider.initialState);
   try {
-    await deps.eventStore.appendToStream(clientStreamId(clientId), events, {
-      expectedVersion: 'no_stream',
+    await deps.eventStore.append([writeOf(clientDecider, fresh(clientDecider, clientStreamId(clientId)), events)], {
       metadata: metadataFor(context, now, { clientId }),
       credentials: [{ kind: 'client_secret', clientId, digest: deps.digester.digest(input.clientSecret) }],
     });
@@ -46,13 +44,14 @@ export const registerClient = async (
   return clientId;
 };
 
-/** Checks client credentials in constant time; one error whatever was wrong. */
+/** Checks client credentials in constant time; one error whatever was wrong, the reason for the log. */
 export const authenticateClient = async (
   deps: Pick<AuthDeps, 'clients' | 'digester'>,
   input: ClientCredentialsInput,
 ): Promise<ClientId> => {
   const clientId = ClientId(input.clientId);
   const digest = await deps.clients.findClientSecretDigest(clientId);
-  if (digest === null || !deps.digester.matches(input.clientSecret, digest)) throw new InvalidClientError();
+  if (digest === null) throw new InvalidClientError('unknown_client');
+  if (!deps.digester.matches(input.clientSecret, digest)) throw new InvalidClientError('wrong_client_secret');
   return clientId;
 };

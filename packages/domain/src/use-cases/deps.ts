@@ -1,12 +1,16 @@
 import { WrongExpectedVersionError } from '../shared/errors.js';
 import type { EventMetadata } from '../shared/event.js';
 import type { ClientId, SessionId, UserId } from '../shared/ids.js';
+import type { BackoffPolicy } from '../login/login-attempts.js';
+import { defaultBackoffPolicy } from '../login/login-attempts.js';
 import type {
   Clock,
   ClientReadModel,
+  ConflictBackoff,
   EventStore,
   IdGenerator,
   PasswordHasher,
+  Pseudonymizer,
   SecretDigester,
   SessionReadModel,
   TokenGenerator,
@@ -17,14 +21,26 @@ import type { Role } from '../user/role.js';
 export interface TokenSettings {
   /** Access-token lifetime, whole seconds from 1. */
   readonly accessTokenTtlSeconds: number;
-  /** Refresh-token lifetime, whole seconds; each rotation starts a new one. */
+  /** Refresh-token lifetime (idle limit), whole seconds; each rotation starts a new one. */
   readonly refreshTokenTtlSeconds: number;
+  /** Absolute session lifetime from the login, whatever its refreshes. */
+  readonly sessionMaxAgeSeconds: number;
+  /** How long after a rotation the parent may be replayed for the same child (0: never). */
+  readonly refreshReuseGraceSeconds: number;
 }
 
 export const defaultTokenSettings: TokenSettings = {
   accessTokenTtlSeconds: 1800,
   refreshTokenTtlSeconds: 14 * 24 * 60 * 60,
+  sessionMaxAgeSeconds: 30 * 24 * 60 * 60,
+  refreshReuseGraceSeconds: 10,
 };
+
+export interface Settings extends TokenSettings {
+  readonly login: BackoffPolicy;
+}
+
+export const defaultSettings: Settings = { ...defaultTokenSettings, login: defaultBackoffPolicy };
 
 /** Everything the use cases need from the outside world, as ports. */
 export interface AuthDeps {
@@ -35,9 +51,11 @@ export interface AuthDeps {
   readonly passwordHasher: PasswordHasher;
   readonly tokens: TokenGenerator;
   readonly digester: SecretDigester;
+  readonly pseudonymizer: Pseudonymizer;
   readonly clock: Clock;
   readonly ids: IdGenerator;
-  readonly settings: TokenSettings;
+  readonly backoff: ConflictBackoff;
+  readonly settings: Settings;
 }
 
 /** Where a request came from; the transports build it, the use cases copy it into metadata. */
@@ -68,13 +86,24 @@ export const metadataFor = (
   userAgent: context.userAgent,
 });
 
-/** Optimistic concurrency: run again (reload, decide again) when another writer got there first. */
-export const retryOnConflict = async <T>(attempt: () => Promise<T>, attempts = 5): Promise<T> => {
-  for (let remaining = attempts; ; remaining -= 1) {
+/** Attempts of a write that conflicts with concurrent writers before the conflict is reported. */
+export const conflictAttempts = 8;
+
+/**
+ * Optimistic concurrency: run again (reload, decide again) when another writer got there first,
+ * after a jittered wait so that the losers of a race do not collide again in lockstep.
+ */
+export const retryOnConflict = async <T>(
+  deps: Pick<AuthDeps, 'backoff'>,
+  attempt: (retry: number) => Promise<T>,
+  attempts = conflictAttempts,
+): Promise<T> => {
+  for (let retry = 0; ; retry += 1) {
     try {
-      return await attempt();
+      return await attempt(retry);
     } catch (error) {
-      if (!(error instanceof WrongExpectedVersionError) || remaining <= 1) throw error;
+      if (!(error instanceof WrongExpectedVersionError) || retry + 1 >= attempts) throw error;
+      await deps.backoff.wait(retry + 1);
     }
   }
 };

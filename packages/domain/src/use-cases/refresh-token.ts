@@ -1,8 +1,9 @@
 import { InvalidGrantError } from '../shared/errors.js';
 import { sessionStreamId, type ClientId } from '../shared/ids.js';
-import { decide, evolve, initialSession, type SessionEvent } from '../session/session.js';
+import { sessionDecider } from '../session/session.js';
 import { metadataFor, retryOnConflict, type AuthDeps, type RequestContext } from './deps.js';
-import { mintTokenPair, type IssuedTokens } from './tokens.js';
+import { fromHead, writeOf } from './streams.js';
+import { issuedTokens, pairFor, type IssuedTokens } from './tokens.js';
 
 export interface RefreshTokenInput {
   readonly refreshToken: string;
@@ -10,42 +11,50 @@ export interface RefreshTokenInput {
   readonly clientId: ClientId | null;
 }
 
-/**
- * Rotates a session's refresh token. Racing refreshes with one token append with the same
- * expected version: one wins, the others reload, see the token rotated away and get
- * `invalid_grant`.
- */
-export const refreshToken = async (
-  deps: AuthDeps,
-  input: RefreshTokenInput,
-  context: RequestContext,
-): Promise<IssuedTokens> => {
-  const presented = deps.digester.digest(input.refreshToken);
-  const sessionId = await deps.sessions.findSessionIdByRefreshTokenDigest(presented);
-  if (sessionId === null) {
-    throw new InvalidGrantError('The refresh token is invalid, expired or revoked.', 'unknown_refresh_token');
-  }
-  const streamId = sessionStreamId(sessionId);
+const unknownToken = () => new InvalidGrantError('The refresh token is invalid, expired or revoked.', 'unknown_refresh_token');
 
-  return retryOnConflict(async () => {
-    const { version, events: history } = await deps.eventStore.readStream<SessionEvent>(streamId);
-    const state = history.reduce((session, event) => evolve(session, event as SessionEvent), initialSession);
+/**
+ * Rotates a session's refresh token (API.md, "Sessions"). The decision reads one row: the session's
+ * snapshot, found by the presented token's digest. The child pair is derived from the presented
+ * token, so racing refreshes of one token, on any number of instances, all decide on the same
+ * child: one appends it, the others lose the version race, reload, see the presented token as the
+ * parent inside the grace window, and answer with that same child. Outside the window, or for an
+ * older token, the session is revoked and recorded as reused.
+ */
+export const refreshToken = async (deps: AuthDeps, input: RefreshTokenInput, context: RequestContext): Promise<IssuedTokens> => {
+  const presented = deps.digester.digest(input.refreshToken);
+  const child = deps.tokens.childOf(input.refreshToken);
+
+  return retryOnConflict(deps, async () => {
+    const found = await deps.sessions.findByRefreshTokenDigest(presented);
+    if (found === null) throw unknownToken();
+    const session = await fromHead(deps.eventStore, sessionDecider, sessionStreamId(found.sessionId), found.head);
+    const { state } = session;
+    if (state.status === 'none') throw unknownToken();
     const now = deps.clock.now();
-    const { issued, pair } = mintTokenPair(deps, now);
-    const events = decide(
+    const pair = pairFor(deps, child, now, new Date(state.sessionExpiresAt));
+    const events = sessionDecider.decide(
       {
         type: 'RefreshToken',
-        data: { ...pair, presentedRefreshTokenDigest: presented, clientId: input.clientId, now: now.toISOString() },
+        data: {
+          presentedRefreshTokenDigest: presented,
+          child: pair,
+          clientId: input.clientId,
+          userActive: found.userActive,
+          rules: { reuseGraceSeconds: deps.settings.refreshReuseGraceSeconds },
+          now: now.toISOString(),
+        },
       },
       state,
     );
-    await deps.eventStore.appendToStream(streamId, events, {
-      expectedVersion: version,
-      metadata: metadataFor(context, now, {
-        clientId: state.status === 'none' ? undefined : state.clientId,
-        actorUserId: state.status === 'none' ? undefined : state.userId,
-      }),
+    // A replay inside the grace window: the child already issued, with its own expiry.
+    if (events.length === 0 && state.status === 'active') return issuedTokens(child, state.accessTokenExpiresAt, now);
+
+    await deps.eventStore.append([writeOf(sessionDecider, session, events)], {
+      metadata: metadataFor(context, now, { clientId: state.clientId, actorUserId: state.userId }),
     });
-    return issued;
+    const rotated = events.find((event) => event.type === 'TokenRefreshed');
+    if (rotated === undefined) throw new InvalidGrantError('The refresh token is invalid, expired or revoked.', 'refresh_token_reused');
+    return issuedTokens(child, pair.accessTokenExpiresAt, now);
   });
 };

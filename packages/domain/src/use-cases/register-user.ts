@@ -1,12 +1,15 @@
-import { ClaimTakenError, EmailTakenError, RoleElevationForbiddenError, UserNameTakenError, ValidationError } from '../shared/errors.js';
+import { ClaimTakenError, EmailTakenError, RoleElevationForbiddenError, UserNameTakenError, ValidationError, WrongExpectedVersionError } from '../shared/errors.js';
 import type { FieldError } from '../shared/errors.js';
-import { UserId, userStreamId } from '../shared/ids.js';
+import { UserId, adminRosterStreamId, userStreamId } from '../shared/ids.js';
 import type { Claim, UserView } from '../ports.js';
 import { checkPassword } from '../user/password-policy.js';
 import { defaultRole, type Role } from '../user/role.js';
-import { decide, initialUser } from '../user/user.js';
+import { userDecider } from '../user/user.js';
 import { isFieldError, normalizeUserName } from '../user/user-name.js';
-import { metadataFor, type AuthDeps, type Principal, type RequestContext } from './deps.js';
+import { conflictAttempts, metadataFor, type AuthDeps, type Principal, type RequestContext } from './deps.js';
+import { loadRoster, rosterWriteFor } from './roster.js';
+import { fresh, writeOf } from './streams.js';
+import { validateProfile } from './profile.js';
 
 export interface RegisterUserInput {
   readonly userName: string;
@@ -22,28 +25,23 @@ export interface RegisterUserActor {
   readonly clientId: string | null;
 }
 
-const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/u;
-
 const validate = (input: RegisterUserInput) => {
   const errors: FieldError[] = [];
   const userName = normalizeUserName(input.userName);
   if (isFieldError(userName)) errors.push(userName);
   const passwordError = checkPassword(input.password, isFieldError(userName) ? undefined : userName.key);
   if (passwordError) errors.push(passwordError);
-  const email = input.email ? input.email.trim() : null;
-  if (email !== null && (email.length > 254 || !emailPattern.test(email))) {
-    errors.push({ path: 'email', message: 'must be a valid email address' });
-  }
-  const name = input.name?.trim() || null;
-  if (name !== null && name.length > 200) errors.push({ path: 'name', message: 'must be at most 200 characters long' });
+  const profile = validateProfile({ email: input.email ?? null, name: input.name ?? null }, errors);
   if (errors.length > 0 || isFieldError(userName)) throw new ValidationError(errors);
-  return { userName, email, name };
+  return { userName, email: profile.email ?? null, name: profile.name ?? null };
 };
 
 /**
  * Creates an account. The first account of an empty system becomes admin whatever it asked for
- * (bootstrap); when several race for it, a unique claim lets exactly one win and the others are
- * decided again as ordinary sign-ups. Otherwise only an admin may choose a role.
+ * (bootstrap): it opens the admin roster, whose stream can be created once. The bootstrap is
+ * decided on the very roster version the write expects (no roster yet), so when several first
+ * sign-ups race exactly one wins and the others are decided again as ordinary sign-ups.
+ * Otherwise only an admin may choose a role.
  */
 export const registerUser = async (
   deps: AuthDeps,
@@ -54,44 +52,45 @@ export const registerUser = async (
   const { userName, email, name } = validate(input);
   const isAdmin = actor.principal?.role === 'admin';
   const requestedRole = input.role ?? defaultRole;
-  let bootstrap = !isAdmin && !(await deps.users.hasAnyUser());
-  if (!isAdmin && !bootstrap && requestedRole !== defaultRole) throw new RoleElevationForbiddenError();
+  if (!isAdmin && requestedRole !== defaultRole && (await deps.users.hasAnyUser())) throw new RoleElevationForbiddenError();
 
+  // Hashing is the expensive part: once, before any attempt, never inside a transaction.
   const passwordHash = await deps.passwordHasher.hash(input.password);
 
-  for (;;) {
+  for (let attempt = 1; ; attempt += 1) {
+    const roster = await loadRoster(deps);
+    // A database from before the roster has users but no roster: not an empty system.
+    const bootstrap = !isAdmin && roster.state.status === 'none' && !(await deps.users.hasAnyUser());
+    if (!isAdmin && !bootstrap && requestedRole !== defaultRole) throw new RoleElevationForbiddenError();
+    const role: Role = bootstrap ? 'admin' : isAdmin ? requestedRole : defaultRole;
     const userId = UserId(deps.ids.newId());
     const now = deps.clock.now();
-    const role: Role = bootstrap ? 'admin' : isAdmin ? requestedRole : defaultRole;
-    const events = decide(
+    const events = userDecider.decide(
       {
         type: 'RegisterUser',
         data: { userId, userName: userName.display, userNameKey: userName.key, email, name, role, bootstrap, registeredAt: now.toISOString() },
       },
-      initialUser,
+      userDecider.initialState,
     );
     const claims: Claim[] = [{ kind: 'user_name', value: userName.key }];
     if (email !== null) claims.push({ kind: 'email', value: email.toLowerCase() });
-    if (bootstrap) claims.push({ kind: 'bootstrap_admin', value: 'first-account' });
     try {
-      await deps.eventStore.appendToStream(userStreamId(userId), events, {
-        expectedVersion: 'no_stream',
-        metadata: metadataFor(context, now, {
-          clientId: actor.clientId ?? undefined,
-          actorUserId: actor.principal?.userId,
-        }),
-        claims,
-        credentials: [{ kind: 'password', userId, hash: passwordHash }],
-      });
+      const rosterWrite = await rosterWriteFor(deps, { userId, wasActiveAdmin: false, isActiveAdmin: role === 'admin', now }, roster);
+      await deps.eventStore.append(
+        [writeOf(userDecider, fresh(userDecider, userStreamId(userId)), events, { claims }), ...(rosterWrite === null ? [] : [rosterWrite])],
+        {
+          metadata: metadataFor(context, now, { clientId: actor.clientId ?? undefined, actorUserId: actor.principal?.userId }),
+          credentials: [{ kind: 'password', userId, hash: passwordHash }],
+        },
+      );
       const at = now.toISOString();
-      return { id: userId, userName: userName.display, email, name, role, createdAt: at, updatedAt: at };
+      return { id: userId, userName: userName.display, email, name, role, disabled: false, createdAt: at, updatedAt: at };
     } catch (error) {
-      if (!(error instanceof ClaimTakenError)) throw error;
-      if (error.kind === 'user_name') throw new UserNameTakenError();
-      if (error.kind === 'email') throw new EmailTakenError();
-      // Another first sign-up won the bootstrap: this one is an ordinary self-registration.
-      bootstrap = false;
-      if (requestedRole !== defaultRole) throw new RoleElevationForbiddenError();
+      if (error instanceof ClaimTakenError) throw error.kind === 'email' ? new EmailTakenError() : new UserNameTakenError();
+      // The roster moved (another first sign-up won the bootstrap, or an admin changed): decide again.
+      const rosterRace = error instanceof WrongExpectedVersionError && error.streamId === adminRosterStreamId;
+      if (!rosterRace || attempt >= conflictAttempts) throw error;
+      await deps.backoff.wait(attempt);
     }
   }
 };

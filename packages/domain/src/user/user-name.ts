@@ -28,7 +28,13 @@ export const normalizeUserName = (raw: string): NormalizedUserName | FieldError 
   if (forbidden.test(display)) {
     return { path: 'user_name', message: 'must not contain whitespace or control characters' };
   }
-  return { display, key: display.toLowerCase().normalize('NFKC') };
+  return { display, key: userNameKeyOf(display) };
 };
 
 export const isFieldError = (value: object): value is FieldError => 'message' in value;
+
+/**
+ * The comparison form of any typed text, valid user name or not: what the back-off of failed
+ * logins is keyed by, so that invalid names are throttled like valid ones.
+ */
+export const userNameKeyOf = (raw: string): string => raw.normalize('NFKC').toLowerCase().normalize('NFKC');

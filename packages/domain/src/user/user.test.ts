@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { ClientId, UserId } from '../shared/ids.js';
+import { UserNotFoundError } from '../shared/errors.js';
+import { UserId } from '../shared/ids.js';
 import { checkPassword } from './password-policy.js';
-import { decide, evolve, initialUser, type UserRegistered } from './user.js';
+import { decide, evolve, initialUser, isActiveAdmin, type UserCommand, type UserEvent, type UserRegistered } from './user.js';
 import { normalizeUserName } from './user-name.js';
 
+const userId = UserId('u1');
 const registered: UserRegistered = {
   type: 'UserRegistered',
   data: {
-    userId: UserId('u1'),
+    userId,
     userName: 'Alice',
     userNameKey: 'alice',
     email: null,
@@ -17,6 +19,8 @@ const registered: UserRegistered = {
     registeredAt: '2026-01-01T00:00:00.000Z',
   },
 };
+const now = '2026-01-02T00:00:00.000Z';
+const given = (...events: UserEvent[]) => events.reduce(evolve, initialUser);
 
 describe('user decider', () => {
   it('given nothing, when RegisterUser, then UserRegistered', () => {
@@ -24,19 +28,41 @@ describe('user decider', () => {
   });
 
   it('refuses to register the same user twice (ids are fresh: a programmer error)', () => {
-    expect(() => decide({ type: 'RegisterUser', data: registered.data }, evolve(initialUser, registered))).toThrow(TypeError);
+    expect(() => decide({ type: 'RegisterUser', data: registered.data }, given(registered))).toThrow(TypeError);
   });
 
-  it('counts failed logins', () => {
-    const failed = decide(
-      {
-        type: 'RecordFailedLogin',
-        data: { userId: UserId('u1'), attemptedUserName: 'Alice', clientId: ClientId('c'), reason: 'wrong_password', failedAt: '2026-01-01T00:00:01.000Z' },
-      },
-      evolve(initialUser, registered),
-    );
-    expect(failed.map((event) => event.type)).toEqual(['LoginFailed']);
-    expect(failed.reduce(evolve, evolve(initialUser, registered))).toMatchObject({ status: 'active', failedLogins: 1 });
+  it.each<[string, UserCommand, UserEvent[]]>([
+    ['a role change', { type: 'ChangeRole', data: { role: 'chef', now } }, [{ type: 'UserRoleChanged', data: { userId, role: 'chef', previousRole: 'patron', changedAt: now } }]],
+    ['the same role', { type: 'ChangeRole', data: { role: 'patron', now } }, []],
+    ['disabling', { type: 'DisableUser', data: { now } }, [{ type: 'UserDisabled', data: { userId, disabledAt: now } }]],
+    ['enabling an active account', { type: 'EnableUser', data: { now } }, []],
+    ['a profile change (only what changed)', { type: 'ChangeProfile', data: { email: 'a@example.com', now } }, [{ type: 'UserProfileChanged', data: { userId, email: 'a@example.com', changedAt: now } }]],
+    ['an empty profile change', { type: 'ChangeProfile', data: { now } }, []],
+    ['a password change', { type: 'ChangePassword', data: { by: 'admin', now } }, [{ type: 'PasswordChanged', data: { userId, by: 'admin', changedAt: now } }]],
+    ['an erasure', { type: 'EraseUser', data: { now } }, [{ type: 'UserErased', data: { userId, erasedAt: now } }]],
+  ])('given an active account, when %s, then its events', (_, command, events) => {
+    expect(decide(command, given(registered))).toEqual(events);
+  });
+
+  it('given a disabled account, enabling it emits UserEnabled and it is active again', () => {
+    const disabled: UserEvent = { type: 'UserDisabled', data: { userId, disabledAt: now } };
+    const events = decide({ type: 'EnableUser', data: { now } }, given(registered, disabled));
+    expect(events).toEqual([{ type: 'UserEnabled', data: { userId, enabledAt: now } }]);
+    expect(given(registered, disabled, ...events).status).toBe('active');
+  });
+
+  it('given an erased account, every command is refused as an unknown user', () => {
+    const erased = given(registered, { type: 'UserErased', data: { userId, erasedAt: now } });
+    for (const command of [{ type: 'ChangeRole', data: { role: 'chef', now } }, { type: 'DisableUser', data: { now } }, { type: 'EraseUser', data: { now } }] as const) {
+      expect(() => decide(command, erased)).toThrow(UserNotFoundError);
+    }
+  });
+
+  it('an active admin is an admin that is not disabled', () => {
+    const admin = given({ ...registered, data: { ...registered.data, role: 'admin' } });
+    expect(isActiveAdmin(admin)).toBe(true);
+    expect(isActiveAdmin(given({ ...registered, data: { ...registered.data, role: 'admin' } }, { type: 'UserDisabled', data: { userId, disabledAt: now } }))).toBe(false);
+    expect(isActiveAdmin(given(registered))).toBe(false);
   });
 });
 
@@ -50,12 +76,9 @@ describe('user names', () => {
     expect(normalizeUserName(raw)).toMatchObject({ key });
   });
 
-  it.each([['al'], ['a'.repeat(65)], ['al ice'], ['al\tice'], ['al\u0000ice'], ['al\u200bice'], ['']])(
-    'refuses %j',
-    (raw) => {
-      expect(normalizeUserName(raw)).toMatchObject({ path: 'user_name' });
-    },
-  );
+  it.each([['al'], ['a'.repeat(65)], ['al ice'], ['al\tice'], ['al\u0000ice'], ['al\u200bice'], ['']])('refuses %j', (raw) => {
+    expect(normalizeUserName(raw)).toMatchObject({ path: 'user_name' });
+  });
 });
 
 describe('password policy', () => {
