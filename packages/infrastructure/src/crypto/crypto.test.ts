@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createArgon2PasswordHasher, defaultArgon2Params } from './argon2-password-hasher.js';
-import { createRandomTokenGenerator, createSha256Digester } from './tokens.js';
+import { randomBytes } from 'node:crypto';
+import { createTokenGenerator, createSha256Digester } from './tokens.js';
 
 describe('argon2 password hasher', async () => {
   const hasher = await createArgon2PasswordHasher();
@@ -30,16 +31,32 @@ describe('argon2 password hasher', async () => {
 });
 
 describe('tokens', () => {
-  const tokens = createRandomTokenGenerator();
+  const tokens = createTokenGenerator(randomBytes(32));
   const digester = createSha256Digester();
+  const uuidV4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
   it('makes UUID v4 access tokens and 256-bit refresh tokens, never twice the same', () => {
-    const access = new Set(Array.from({ length: 1000 }, () => tokens.accessToken()));
-    const refresh = new Set(Array.from({ length: 1000 }, () => tokens.refreshToken()));
-    expect(access.size).toBe(1000);
-    expect(refresh.size).toBe(1000);
-    for (const token of access) expect(token).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    for (const token of refresh) expect(Buffer.from(token, 'base64url')).toHaveLength(32);
+    const pairs = Array.from({ length: 1000 }, () => tokens.newPair());
+    const children = pairs.map((pair) => tokens.childOf(pair.refreshToken));
+    for (const all of [pairs, children]) {
+      expect(new Set(all.map((pair) => pair.accessToken)).size).toBe(1000);
+      expect(new Set(all.map((pair) => pair.refreshToken)).size).toBe(1000);
+      for (const { accessToken, refreshToken } of all) {
+        expect(accessToken).toMatch(uuidV4);
+        expect(Buffer.from(refreshToken, 'base64url')).toHaveLength(32);
+      }
+    }
+  });
+
+  it('derives the same child from the same parent, and another under another key', () => {
+    const parent = tokens.newPair().refreshToken;
+    expect(tokens.childOf(parent)).toEqual(tokens.childOf(parent));
+    expect(createTokenGenerator(randomBytes(32)).childOf(parent)).not.toEqual(tokens.childOf(parent));
+    expect(tokens.childOf(tokens.childOf(parent).refreshToken)).not.toEqual(tokens.childOf(parent));
+  });
+
+  it('refuses a short derivation key', () => {
+    expect(() => createTokenGenerator(randomBytes(16))).toThrow(TypeError);
   });
 
   it('digests with SHA-256 and matches only the same secret', () => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { createPostgresEventStore } from '../postgres/event-store.js';
+import { createPosAuthPersistence } from '../persistence.js';
 import { isMigrated, migrate } from '../postgres/migrate.js';
 import { createPool } from '../postgres/pool.js';
 import { loginFailed, metadata } from '../testing/fixtures.js';
@@ -14,7 +14,7 @@ afterAll(() => rm(parent, { recursive: true, force: true }));
 it('keeps the log in its data directory across a stop and a start', async () => {
   // A directory that does not exist yet: the embedded database creates it.
   const dataDir = join(parent, 'nested', 'data');
-  const event = loginFailed(null, 'mallory');
+  const event = loginFailed(null);
   const meta = metadata();
 
   const first = await startEmbeddedPostgres({ dataDir });
@@ -22,8 +22,8 @@ it('keeps the log in its data directory across a stop and a start', async () => 
   expect(first.connectionString).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/u);
   const firstPool = createPool(first.connectionString, { max: first.poolMax });
   try {
-    expect(await migrate(firstPool)).toEqual({ applied: ['001_event_store'] });
-    await createPostgresEventStore(firstPool).appendToStream('login-failures-unknown-user', [event], {
+    expect(await migrate(firstPool)).toEqual({ applied: ['001_event_store', '002_one_statement_appends'] });
+    await (await createPosAuthPersistence(firstPool)).eventStore.appendToStream('login-failures-unknown-user', [event], {
       expectedVersion: 'no_stream',
       metadata: meta,
     });
@@ -38,7 +38,7 @@ it('keeps the log in its data directory across a stop and a start', async () => 
   try {
     expect(await isMigrated(secondPool)).toBe(true);
     expect(await migrate(secondPool)).toEqual({ applied: [] });
-    const stream = await createPostgresEventStore(secondPool).readStream('login-failures-unknown-user');
+    const stream = await (await createPosAuthPersistence(secondPool)).eventStore.readStream('login-failures-unknown-user');
     expect(stream.version).toBe(1);
     expect(stream.events.map(({ type, data, metadata }) => ({ type, data, metadata }))).toEqual([
       { type: 'LoginFailed', data: event.data, metadata: meta },

@@ -1,26 +1,41 @@
-import type { EventMetadata, RecordedEvent } from '@pos-auth/domain';
+import type { RecordedEvent } from '@pos-auth/domain';
+import { decodeEvent, sealedSubjects, type SubjectKeys } from './personal-data.js';
 
 /** The columns of `events` that make a `RecordedEvent`, as `SELECT eventColumns FROM events`. */
 export const eventColumns =
-  'stream_id, stream_position, global_position::text AS global_position, type, data, metadata, recorded_at';
+  'event_id, stream_id, stream_position, global_position::text AS global_position, type, data, metadata, recorded_at, subject_id';
 
 export interface EventRow {
+  readonly event_id: string;
   readonly stream_id: string;
   readonly stream_position: number;
   /** Selected as text: exact whatever int8 parser the caller's pool has. */
   readonly global_position: string;
   readonly type: string;
   readonly data: object;
-  readonly metadata: EventMetadata;
+  readonly metadata: object;
   readonly recorded_at: Date;
+  readonly subject_id: string | null;
 }
 
-export const toRecordedEvent = (row: EventRow): RecordedEvent => ({
-  streamId: row.stream_id,
-  streamPosition: row.stream_position,
-  globalPosition: BigInt(row.global_position),
-  type: row.type,
-  data: row.data,
-  metadata: row.metadata,
-  recordedAt: row.recorded_at,
-});
+/**
+ * Turns stored rows into events, personal fields opened with keys read from the database (one
+ * query per call): erased people's fields read as erased.
+ */
+export const toRecordedEvents = async (keys: SubjectKeys, rows: readonly EventRow[]): Promise<RecordedEvent[]> => {
+  const stored = rows.map((row) => ({ eventId: row.event_id, subject: row.subject_id, data: row.data, metadata: row.metadata }));
+  const opened = await keys.forReading(sealedSubjects(stored));
+  return rows.map((row, index) => {
+    const { data, metadata } = decodeEvent(opened, stored[index]!);
+    return {
+      eventId: row.event_id,
+      streamId: row.stream_id,
+      streamPosition: row.stream_position,
+      globalPosition: BigInt(row.global_position),
+      type: row.type,
+      data,
+      metadata,
+      recordedAt: row.recorded_at,
+    };
+  });
+};

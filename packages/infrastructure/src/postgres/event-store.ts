@@ -1,18 +1,20 @@
+import { createHash, randomUUID } from 'node:crypto';
 import {
   ClaimTakenError,
   WrongExpectedVersionError,
   type AppendOptions,
-  type Claim,
   type CredentialWrite,
   type DomainEvent,
   type EventStore,
   type ExpectedVersion,
   type RecordedEvent,
+  type StreamHead,
+  type StreamWrite,
 } from '@pos-auth/domain';
-import { DatabaseError, type Pool, type PoolClient } from 'pg';
-import { eventColumns, toRecordedEvent, type EventRow } from './event-rows.js';
-import { applyToProjections, isPosAuthEvent } from './projections.js';
-import { inTransaction } from './transaction.js';
+import { DatabaseError, type Pool } from 'pg';
+import { eventColumns, toRecordedEvents, type EventRow } from './event-rows.js';
+import { encodeEvent, type PersonalDataCodec } from './personal-data.js';
+import { mergeRowOps, rowOpSql, type ColumnType, type Projection, type ProjectionTable, type RowOp } from './projection.js';
 
 /**
  * Where a reader of the whole log stands: the writing transaction and global position of the
@@ -36,11 +38,23 @@ export interface ReadAllOptions {
   readonly after?: LogPosition;
   /** At most this many events (default `defaultReadAllLimit`). */
   readonly limit?: number;
+  /**
+   * Read every committed event, even past a transaction still running. Only for a reader that
+   * knows nothing it cares about can still commit behind it (a rebuild holding the projection
+   * tables' locks); anyone else would skip a late commit for good.
+   */
+  readonly pastRunningTransactions?: boolean;
 }
 
 export const defaultReadAllLimit = 1000;
 
 export interface PostgresEventStore extends EventStore {
+  /** Appends to one stream: `append` with one write. */
+  appendToStream(
+    streamId: string,
+    events: readonly DomainEvent[],
+    options: AppendOptions & Omit<StreamWrite, 'streamId' | 'events'>,
+  ): Promise<{ readonly nextExpectedVersion: number }>;
   /**
    * The whole log in commit-safe order, for auditors and subscriptions: by writing transaction,
    * then global position, and only events of transactions older than every transaction still
@@ -48,232 +62,263 @@ export interface PostgresEventStore extends EventStore {
    * events show up once it ends, still after the cursor. Returns the position to pass as `after`
    * next time (the given one when nothing new is readable yet).
    */
-  readAll(
-    options?: ReadAllOptions,
-  ): Promise<{ readonly events: readonly LoggedEvent[]; readonly position: LogPosition }>;
+  readAll(options?: ReadAllOptions): Promise<{ readonly events: readonly LoggedEvent[]; readonly position: LogPosition }>;
+  /** The projections this store keeps, for rebuilds. */
+  readonly projections: readonly Projection[];
+}
+
+export interface PostgresEventStoreOptions {
+  /** The inline projections written in every append's statement (and rebuilt from the log). */
+  readonly projections: readonly Projection[];
+  readonly personalData: PersonalDataCodec;
 }
 
 const sqlState = {
   uniqueViolation: '23505',
   serializationFailure: '40001',
   deadlockDetected: '40P01',
+  wrongExpectedVersion: 'PA001',
+  claimTaken: 'PA002',
 } as const;
 
 /** Constraints whose violation means another writer appended to the stream first. */
 const streamConstraints = new Set(['streams_pkey', 'events_stream_position_unique']);
 
-const checkExpectedVersion = (expected: ExpectedVersion): void => {
-  if (expected === 'any' || expected === 'no_stream') return;
+/** `pos_auth_append`'s encoding of the expected version: -1 any, 0 no stream, n exactly n. */
+const expectedParameter = (expected: ExpectedVersion): number => {
+  if (expected === 'any') return -1;
+  if (expected === 'no_stream') return 0;
   if (!Number.isInteger(expected) || expected < 0) {
     throw new TypeError(`expectedVersion must be 'any', 'no_stream' or a whole number from 0, got ${String(expected)}`);
   }
+  return expected;
 };
 
-/**
- * The CTE that moves the stream's version row on by $2 events, returning the new version, or no
- * row when the stream is not at the expected version. The row lock it takes makes concurrent
- * appends to one stream take turns, and the loser of a race sees the winner's version.
- * Version 0 is the absent stream: streams rows exist only once a stream has events.
- */
-const advanceStream = (expected: ExpectedVersion): { readonly sql: string; readonly params: readonly unknown[] } => {
-  if (expected === 'any') {
-    return {
-      sql: `INSERT INTO streams (stream_id, version) VALUES ($1, $2)
-            ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + EXCLUDED.version
-            RETURNING version`,
-      params: [],
-    };
+/** Secrets are rows beside the events, written like projection rows but never rebuilt: the log cannot hold them. */
+const credentialTables: ReadonlyMap<string, ProjectionTable> = new Map([
+  ['user_credentials', { name: 'user_credentials', key: ['user_id'], columns: { user_id: 'text', password_hash: 'text', updated_at: 'timestamptz' } }],
+  ['client_credentials', { name: 'client_credentials', key: ['client_id'], columns: { client_id: 'text', secret_digest: 'text', updated_at: 'timestamptz' } }],
+  ['subject_keys', { name: 'subject_keys', key: ['subject_id'], columns: { subject_id: 'text', key: 'bytea', erased_at: 'timestamptz' } }],
+]);
+
+/** Statement texts are few (one per combination of streams and row changes): each is prepared once per connection. */
+const statementName = (text: string) => `pa_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+
+/** Builds the one statement of an append: every stream's `pos_auth_append`, then every row change, guarded by them. */
+class AppendStatement {
+  private readonly values: unknown[] = [];
+  private readonly ctes: string[] = [];
+
+  param(value: unknown, type: ColumnType | 'jsonb' | 'text[]'): string {
+    this.values.push(value);
+    return `$${this.values.length}::${type}`;
   }
-  if (expected === 'no_stream' || expected === 0) {
-    // A concurrent creator makes this a unique violation of streams_pkey, once it commits.
-    return { sql: 'INSERT INTO streams (stream_id, version) VALUES ($1, $2) RETURNING version', params: [] };
+
+  addStream(index: number, write: { streamId: string; expected: number; events: unknown[]; snapshot: unknown; release: string[] | null; claims: readonly { kind: string; value: string }[] }) {
+    const args = [
+      this.param(write.streamId, 'text'),
+      `${this.param(write.expected, 'integer')}`,
+      this.param(JSON.stringify(write.events), 'jsonb'),
+      this.param(write.snapshot === undefined ? null : JSON.stringify(write.snapshot), 'jsonb'),
+      this.param(write.release, 'text[]'),
+      this.param(write.claims.length === 0 ? null : write.claims.map((claim) => claim.kind), 'text[]'),
+      this.param(write.claims.length === 0 ? null : write.claims.map((claim) => claim.value), 'text[]'),
+    ];
+    this.ctes.push(`a${index} AS MATERIALIZED (SELECT ${index} AS w, * FROM pos_auth_append(${args.join(', ')}))`);
   }
-  return {
-    sql: 'UPDATE streams SET version = version + $2 WHERE stream_id = $1 AND version = $5 RETURNING version',
-    params: [expected],
-  };
-};
 
-const appendEvents = async (
-  client: PoolClient,
-  streamId: string,
-  events: readonly DomainEvent[],
-  options: AppendOptions,
-): Promise<RecordedEvent[]> => {
-  const stream = advanceStream(options.expectedVersion);
-  // Version check and event rows in one statement: one round trip on the login and refresh path.
-  const { rows } = await client.query<{ stream_position: number; global_position: string; recorded_at: Date }>(
-    `WITH stream AS (${stream.sql})
-     INSERT INTO events (stream_id, stream_position, type, data, metadata)
-     SELECT $1, stream.version - $2 + e.ordinality, e.event->>'type', e.event->'data', $3::jsonb
-     FROM stream CROSS JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS e(event, ordinality)
-     ORDER BY e.ordinality
-     RETURNING stream_position, global_position::text AS global_position, recorded_at`,
-    [
-      streamId,
-      events.length,
-      JSON.stringify(options.metadata),
-      JSON.stringify(events.map(({ type, data }) => ({ type, data }))),
-      ...stream.params,
-    ],
-  );
-  if (rows.length === 0) throw new WrongExpectedVersionError(streamId, String(options.expectedVersion));
-  const written = [...rows].sort((a, b) => a.stream_position - b.stream_position);
-  return written.map((row, index) => {
-    const event = events[index] as DomainEvent;
-    return {
-      streamId,
-      streamPosition: row.stream_position,
-      globalPosition: BigInt(row.global_position),
-      type: event.type,
-      data: event.data,
-      metadata: options.metadata,
-      recordedAt: row.recorded_at,
-    };
-  });
-};
+  addRowOp(op: RowOp, table: ProjectionTable) {
+    this.ctes.push(`o${this.ctes.length} AS (${rowOpSql(op, table, (value, type) => this.param(value, type))})`);
+  }
 
-/**
- * Inserts all claims in one statement. ON CONFLICT DO NOTHING waits for a concurrent claimer of
- * the same value and skips the value if that one commits, so the rows it returns are exactly the
- * claims this append won, under races too. Sorted, so that two appends claiming the same values
- * lock them in the same order and cannot deadlock.
- */
-const insertClaims = async (client: PoolClient, streamId: string, claims: readonly Claim[]): Promise<void> => {
-  const sorted = [...claims].sort((a, b) =>
-    a.kind === b.kind ? (a.value < b.value ? -1 : a.value > b.value ? 1 : 0) : a.kind < b.kind ? -1 : 1,
-  );
-  const { rows } = await client.query<{ kind: string; value: string }>(
-    `INSERT INTO claims (kind, value, stream_id)
-     SELECT c.kind, c.value, $1 FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS c(kind, value, ordinality)
-     ORDER BY c.ordinality
-     ON CONFLICT (kind, value) DO NOTHING
-     RETURNING kind, value`,
-    [streamId, sorted.map((claim) => claim.kind), sorted.map((claim) => claim.value)],
-  );
-  const won = new Set(rows.map((row) => JSON.stringify([row.kind, row.value])));
-  // The first lost claim in the caller's order: registration claims user_name before email.
-  const lost = claims.find((claim) => !won.has(JSON.stringify([claim.kind, claim.value])));
-  if (lost !== undefined) throw new ClaimTakenError(lost.kind, lost.value);
-};
+  build(streams: number): { readonly name: string; readonly text: string; readonly values: unknown[] } {
+    const appended = Array.from({ length: streams }, (_, index) => `SELECT * FROM a${index}`).join(' UNION ALL ');
+    const [appends, rest] = [this.ctes.filter((cte) => cte.startsWith('a')), this.ctes.filter((cte) => !cte.startsWith('a'))];
+    const text = `WITH ${[
+      ...appends,
+      `appended AS MATERIALIZED (${appended})`,
+      'guard AS MATERIALIZED (SELECT count(*) FROM appended)',
+      ...rest,
+    ].join(',\n')}\nSELECT w, stream_position, global_position::text AS global_position FROM appended ORDER BY w, stream_position`;
+    return { name: statementName(text), text, values: this.values };
+  }
+}
 
-const writeCredential = async (client: PoolClient, credential: CredentialWrite): Promise<void> => {
-  switch (credential.kind) {
-    case 'password':
-      await client.query(
-        `INSERT INTO user_credentials (user_id, password_hash) VALUES ($1, $2)
-         ON CONFLICT (user_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, updated_at = now()`,
-        [credential.userId, credential.hash],
-      );
-      return;
-    case 'client_secret':
-      await client.query(
-        `INSERT INTO client_credentials (client_id, secret_digest) VALUES ($1, $2)
-         ON CONFLICT (client_id) DO UPDATE SET secret_digest = EXCLUDED.secret_digest, updated_at = now()`,
-        [credential.clientId, credential.digest],
-      );
-      return;
-    default: {
-      const unknown: never = credential;
-      throw new TypeError(`Unknown credential kind: ${JSON.stringify(unknown)}`);
+const credentialOps = (credentials: readonly CredentialWrite[], now: string): RowOp[] =>
+  credentials.map((credential): RowOp => {
+    switch (credential.kind) {
+      case 'password':
+        return { op: 'insert', table: 'user_credentials', row: { user_id: credential.userId, password_hash: credential.hash, updated_at: now } };
+      case 'client_secret':
+        return { op: 'insert', table: 'client_credentials', row: { client_id: credential.clientId, secret_digest: credential.digest, updated_at: now } };
+      default: {
+        const unknown: never = credential;
+        throw new TypeError(`Unknown credential kind: ${JSON.stringify(unknown)}`);
+      }
     }
-  }
-};
+  });
 
 /**
  * Translates what PostgreSQL reports about a lost race into the domain's error; anything else
  * passes through unchanged.
  */
-const asDomainError = (error: unknown, streamId: string, expected: ExpectedVersion): unknown => {
+const asDomainError = (error: unknown, writes: readonly StreamWrite[]): unknown => {
   if (!(error instanceof DatabaseError)) return error;
+  const streamOf = (streamId: string | undefined) => writes.find((write) => write.streamId === streamId) ?? writes[0]!;
+  if (error.code === sqlState.claimTaken) {
+    const claim = writes.flatMap((write) => write.claims ?? []).find((candidate) => candidate.kind === error.detail);
+    return new ClaimTakenError(error.detail ?? 'unknown', claim?.value ?? '');
+  }
   const lostStreamRace =
+    error.code === sqlState.wrongExpectedVersion ||
     (error.code === sqlState.uniqueViolation && streamConstraints.has(error.constraint ?? '')) ||
     // Not expected under READ COMMITTED, but when they happen the cure is the same: decide again.
     error.code === sqlState.serializationFailure ||
     error.code === sqlState.deadlockDetected;
-  return lostStreamRace ? new WrongExpectedVersionError(streamId, String(expected)) : error;
-};
-
-/** An append without events writes nothing, but still answers for the expected version. */
-const checkVersionOnly = async (pool: Pool, streamId: string, expected: ExpectedVersion): Promise<number> => {
-  const { rows } = await pool.query<{ version: number }>('SELECT version FROM streams WHERE stream_id = $1', [
-    streamId,
-  ]);
-  const version = rows[0]?.version ?? 0;
-  const matches = expected === 'any' || version === (expected === 'no_stream' ? 0 : expected);
-  if (!matches) throw new WrongExpectedVersionError(streamId, String(expected));
-  return version;
+  if (!lostStreamRace) return error;
+  const write = streamOf(error.code === sqlState.wrongExpectedVersion ? error.detail : undefined);
+  return new WrongExpectedVersionError(write.streamId, String(write.expectedVersion));
 };
 
 /**
- * The event store on PostgreSQL (or PGlite through `pg`). An append is one transaction that
- * checks the expected version through the stream's row in `streams`, writes the events, the
- * claims, the credentials and the inline projections. Round trips: BEGIN, one statement for the
- * version and all events, COMMIT, plus one for the claims, one per credential and one per
- * projected event (a login is 4). A lost race is a `WrongExpectedVersionError` or a
- * `ClaimTakenError`; whatever fails, nothing of the append remains.
+ * The event store on PostgreSQL. An append, over any number of streams, is ONE statement (no
+ * BEGIN/COMMIT round trips): per stream, `pos_auth_append` checks the expected version under the
+ * stream row's lock, writes the events with their hash chain, the snapshot and the claims; then
+ * data-modifying CTEs, guarded so they run only after every stream's append succeeded, write the
+ * credentials, the erasures and every inline projection's row changes. A lost race is a
+ * `WrongExpectedVersionError` or a `ClaimTakenError`; whatever fails, nothing of the append remains.
+ * Personal fields are sealed with their subject's key before they leave the process.
  *
  * @example
- * const eventStore = createPostgresEventStore(pool);
- * const { version, events } = await eventStore.readStream('session-3f2a...');
- * await eventStore.appendToStream('session-3f2a...', newEvents, { expectedVersion: version, metadata });
+ * const eventStore = createPostgresEventStore(pool, { projections: posAuthProjections, personalData });
+ * const head = await eventStore.readHead('session-3f2a...');
+ * await eventStore.append([{ streamId: 'session-3f2a...', events, expectedVersion: head.version }], { metadata });
  */
-export const createPostgresEventStore = (pool: Pool): PostgresEventStore => ({
-  async readStream<E extends DomainEvent>(streamId: string) {
-    const { rows } = await pool.query<EventRow>(
-      `SELECT ${eventColumns} FROM events WHERE stream_id = $1 ORDER BY stream_position`,
-      [streamId],
-    );
-    const events = rows.map(toRecordedEvent) as RecordedEvent<E>[];
-    return { version: events.at(-1)?.streamPosition ?? 0, events };
-  },
+export const createPostgresEventStore = (pool: Pool, options: PostgresEventStoreOptions): PostgresEventStore => {
+  const { projections, personalData } = options;
+  const tables = new Map<string, ProjectionTable>([
+    ...projections.flatMap((projection) => projection.tables.map((table) => [table.name, table] as const)),
+    ...credentialTables,
+  ]);
 
-  async appendToStream(streamId, events, options) {
-    checkExpectedVersion(options.expectedVersion);
-    const claims = options.claims ?? [];
-    const credentials = options.credentials ?? [];
-    if (events.length === 0) {
-      if (claims.length > 0 || credentials.length > 0) {
-        throw new TypeError('appendToStream: claims and credentials must come with at least one event');
+  const append: PostgresEventStore['append'] = async (writes, appendOptions) => {
+    if (writes.length === 0) throw new TypeError('append: nothing to write');
+    for (const write of writes) {
+      if (write.events.length === 0) throw new TypeError(`append: no events for ${write.streamId}`);
+      if (write.snapshot !== undefined && write.expectedVersion === 'any') {
+        throw new TypeError(`append: a snapshot needs an exact expected version (${write.streamId})`);
       }
-      return { nextExpectedVersion: await checkVersionOnly(pool, streamId, options.expectedVersion) };
     }
-    try {
-      return await inTransaction(pool, async (client) => {
-        const recorded = await appendEvents(client, streamId, events, options);
-        if (claims.length > 0) await insertClaims(client, streamId, claims);
-        for (const credential of credentials) await writeCredential(client, credential);
-        for (const event of recorded) {
-          if (isPosAuthEvent(event)) await applyToProjections(client, event);
-        }
-        return { nextExpectedVersion: (recorded.at(-1) as RecordedEvent).streamPosition };
-      });
-    } catch (error) {
-      throw asDomainError(error, streamId, options.expectedVersion);
-    }
-  },
-
-  async readAll(options = {}) {
-    const after = options.after ?? logStart;
-    const limit = options.limit ?? defaultReadAllLimit;
-    if (!/^\d+$/u.test(after.transactionId) || !/^\d+$/u.test(after.globalPosition)) {
-      throw new TypeError(`readAll: not a log position: ${JSON.stringify(after)}`);
-    }
-    if (!Number.isInteger(limit) || limit < 1) throw new TypeError(`readAll: limit must be a whole number from 1`);
-    const { rows } = await pool.query<EventRow & { transaction_id: string }>(
-      `SELECT ${eventColumns}, transaction_id::text AS transaction_id FROM events
-       WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-         AND (transaction_id, global_position) > ($1::xid8, $2::bigint)
-       ORDER BY transaction_id, global_position
-       LIMIT $3`,
-      [after.transactionId, after.globalPosition, limit],
-    );
-    const events = rows.map(
-      (row): LoggedEvent => ({
-        ...toRecordedEvent(row),
-        logPosition: { transactionId: row.transaction_id, globalPosition: row.global_position },
+    const { metadata } = appendOptions;
+    // Streams in one order everywhere, so that two appends locking the same streams cannot deadlock.
+    const ordered = writes.map((write, index) => ({ write, index })).sort((a, b) => (a.write.streamId < b.write.streamId ? -1 : 1));
+    const ids = new Map(ordered.map(({ write }) => [write, write.events.map(() => randomUUID())]));
+    const subjects = writes.flatMap((write) =>
+      write.events.flatMap((event) => {
+        const { subject } = personalData.personalDataOf(event);
+        return subject === null ? [] : [subject];
       }),
     );
-    return { events, position: events.at(-1)?.logPosition ?? after };
-  },
-});
+    const keys = await personalData.keys.forWriting(subjects);
+
+    const statement = new AppendStatement();
+    ordered.forEach(({ write }, position) => {
+      const eventIds = ids.get(write)!;
+      statement.addStream(position, {
+        streamId: write.streamId,
+        expected: expectedParameter(write.expectedVersion),
+        events: write.events.map((event, index) => encodeEvent(personalData, keys, eventIds[index]!, event, metadata)),
+        snapshot: write.snapshot,
+        release: write.releaseClaims === undefined || write.releaseClaims.length === 0 ? null : [...write.releaseClaims],
+        claims: write.claims ?? [],
+      });
+    });
+    const ops: RowOp[] = [];
+    for (const { write } of ordered) {
+      write.events.forEach((event, index) => {
+        const projected = { eventId: ids.get(write)![index]!, streamId: write.streamId, type: event.type, data: event.data as Record<string, unknown>, metadata };
+        for (const projection of projections) ops.push(...projection.apply(projected));
+      });
+    }
+    ops.push(...credentialOps(appendOptions.credentials ?? [], metadata.occurredAt));
+    for (const subject of appendOptions.erase ?? []) {
+      ops.push({ op: 'update', table: 'subject_keys', where: { subject_id: subject }, set: { key: null, erased_at: metadata.occurredAt } });
+      ops.push({ op: 'delete', table: 'user_credentials', where: { user_id: subject } });
+    }
+    for (const op of mergeRowOps(ops, tables)) statement.addRowOp(op, tables.get(op.table)!);
+
+    const query = statement.build(ordered.length);
+    let rows: { w: number; stream_position: number }[];
+    try {
+      ({ rows } = await pool.query<{ w: number; stream_position: number }>(query));
+    } catch (error) {
+      throw asDomainError(error, writes);
+    }
+    const versions: number[] = new Array(writes.length);
+    ordered.forEach(({ index }, position) => {
+      versions[index] = Math.max(...rows.filter((row) => row.w === position).map((row) => row.stream_position));
+    });
+    return versions;
+  };
+
+  return {
+    projections,
+    append,
+
+    async appendToStream(streamId, events, { metadata, credentials, erase, ...write }) {
+      const [version] = await append([{ streamId, events, ...write }], {
+        metadata,
+        ...(credentials === undefined ? {} : { credentials }),
+        ...(erase === undefined ? {} : { erase }),
+      });
+      return { nextExpectedVersion: version! };
+    },
+
+    async readStream<E extends DomainEvent>(streamId: string, readOptions: { readonly fromPosition?: number } = {}) {
+      const from = readOptions.fromPosition ?? 1;
+      if (!Number.isInteger(from) || from < 1) throw new TypeError(`readStream: fromPosition must be a whole number from 1`);
+      const { rows } = await pool.query<EventRow & { version: number | null }>(
+        `SELECT ${eventColumns}, (SELECT version FROM streams WHERE stream_id = $1) AS version
+         FROM events WHERE stream_id = $1 AND stream_position >= $2 ORDER BY stream_position`,
+        [streamId, from],
+      );
+      const events = (await toRecordedEvents(personalData.keys, rows)) as RecordedEvent<E>[];
+      const version = rows[0]?.version ?? (await this.readHead(streamId)).version;
+      return { version, events };
+    },
+
+    async readHead(streamId): Promise<StreamHead> {
+      const { rows } = await pool.query<{ version: number; snapshot: StreamHead['snapshot'] }>({
+        name: 'pos_auth_read_head',
+        text: 'SELECT version, snapshot FROM streams WHERE stream_id = $1',
+        values: [streamId],
+      });
+      return { version: rows[0]?.version ?? 0, snapshot: rows[0]?.snapshot ?? null };
+    },
+
+    async readAll(readOptions = {}) {
+      const after = readOptions.after ?? logStart;
+      const limit = readOptions.limit ?? defaultReadAllLimit;
+      if (!/^\d+$/u.test(after.transactionId) || !/^\d+$/u.test(after.globalPosition)) {
+        throw new TypeError(`readAll: not a log position: ${JSON.stringify(after)}`);
+      }
+      if (!Number.isInteger(limit) || limit < 1) throw new TypeError(`readAll: limit must be a whole number from 1`);
+      const { rows } = await pool.query<EventRow & { transaction_id: string }>(
+        `SELECT ${eventColumns}, transaction_id::text AS transaction_id FROM events
+         WHERE ($4 OR transaction_id < pg_snapshot_xmin(pg_current_snapshot()))
+           AND (transaction_id, global_position) > ($1::xid8, $2::bigint)
+         ORDER BY transaction_id, global_position
+         LIMIT $3`,
+        [after.transactionId, after.globalPosition, limit, readOptions.pastRunningTransactions === true],
+      );
+      const recorded = await toRecordedEvents(personalData.keys, rows);
+      const events = recorded.map(
+        (event, index): LoggedEvent => ({
+          ...event,
+          logPosition: { transactionId: rows[index]!.transaction_id, globalPosition: rows[index]!.global_position },
+        }),
+      );
+      return { events, position: events.at(-1)?.logPosition ?? after };
+    },
+  };
+};

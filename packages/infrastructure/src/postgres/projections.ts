@@ -1,143 +1,211 @@
-import {
-  assertNever,
-  type ClientRegistered,
-  type DomainEvent,
-  type PosAuthEvent,
-  type RecordedEvent,
-  type SessionRevoked,
-  type TokenIssued,
-  type TokenRefreshed,
-  type UserRegistered,
-} from '@pos-auth/domain';
-import type pg from 'pg';
-import { eventColumns, toRecordedEvent, type EventRow } from './event-rows.js';
-import { inTransaction } from './transaction.js';
+import { isPosAuthEvent, type PosAuthEvent } from '@pos-auth/domain';
+import type { Projection, ProjectedEvent, ProjectionTable, RowOp } from './projection.js';
 
-/** One `RecordedEvent` per event type, so that a `switch` on `type` narrows `data`. */
-export type RecordedPosAuthEvent = PosAuthEvent extends infer E
-  ? E extends DomainEvent
-    ? RecordedEvent<E>
-    : never
-  : never;
+/** A `ProjectedEvent` narrowed by its type, so that a `switch` on `type` narrows `data`. */
+type Projected = PosAuthEvent extends infer E ? (E extends PosAuthEvent ? ProjectedEvent & { readonly type: E['type']; readonly data: E['data'] } : never) : never;
 
-/** A connection inside the append (or rebuild) transaction. */
-type Db = Pick<pg.ClientBase, 'query'>;
+const asPosAuth = (event: ProjectedEvent): Projected | null => (isPosAuthEvent(event as never) ? (event as unknown as Projected) : null);
 
-/** Every type of `PosAuthEvent`; the `Record` fails to compile when the domain adds one. */
-const posAuthEventTypes: Record<PosAuthEvent['type'], true> = {
-  UserRegistered: true,
-  LoginFailed: true,
-  TokenIssued: true,
-  TokenRefreshed: true,
-  SessionRevoked: true,
-  ClientRegistered: true,
+const usersTable: ProjectionTable = {
+  name: 'users',
+  key: ['user_id'],
+  columns: {
+    user_id: 'text',
+    user_name: 'text',
+    user_name_key: 'text',
+    email: 'text',
+    name: 'text',
+    role: 'text',
+    disabled: 'boolean',
+    created_at: 'timestamptz',
+    updated_at: 'timestamptz',
+  },
 };
 
 /**
- * Whether the projections know this event's type. The store accepts any event type; a type
- * this code does not know (written by newer code, or by a test) has no projection.
+ * Accounts as the API shows them, and the user-name index logins look up. An erased account's row
+ * is deleted: what remains of the person is the log's sealed fields, under a destroyed key.
  */
-export const isPosAuthEvent = (event: RecordedEvent): event is RecordedPosAuthEvent =>
-  Object.hasOwn(posAuthEventTypes, event.type);
-
-const projectUserRegistered = async (db: Db, { data }: RecordedEvent<UserRegistered>): Promise<void> => {
-  // The key is the one decided at registration and recorded in the event: a rebuild gives the
-  // same rows even after the normalization rules change.
-  await db.query(
-    `INSERT INTO users (user_id, user_name, user_name_key, email, name, role, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-    [data.userId, data.userName, data.userNameKey, data.email, data.name, data.role, data.registeredAt],
-  );
-};
-
-const projectTokenPair = async (
-  db: Db,
-  { data }: RecordedEvent<TokenIssued> | RecordedEvent<TokenRefreshed>,
-): Promise<void> => {
-  // One statement for both tables: this runs on every login and refresh.
-  await db.query(
-    `WITH refresh AS (INSERT INTO refresh_tokens (digest, session_id) VALUES ($1, $2))
-     INSERT INTO access_tokens (digest, session_id, user_id, client_id, expires_at)
-     VALUES ($3, $2, $4, $5, $6)`,
-    [
-      data.refreshTokenDigest,
-      data.sessionId,
-      data.accessTokenDigest,
-      data.userId,
-      data.clientId,
-      data.accessTokenExpiresAt,
-    ],
-  );
-};
-
-const projectSessionRevoked = async (db: Db, { data }: RecordedEvent<SessionRevoked>): Promise<void> => {
-  // Its access tokens stop working at once; its refresh tokens stay, so that a revoked session's
-  // token is still recognised (and refused by the session) rather than reported unknown.
-  await db.query('DELETE FROM access_tokens WHERE session_id = $1', [data.sessionId]);
-};
-
-const projectClientRegistered = async (db: Db, { data }: RecordedEvent<ClientRegistered>): Promise<void> => {
-  await db.query('INSERT INTO clients (client_id, registered_at) VALUES ($1, $2)', [data.clientId, data.registeredAt]);
-};
-
-/**
- * Brings the inline projections up to date with one event. Called in the append transaction, so
- * a read after the append sees it, and by `rebuildProjections`, so both give the same rows.
- */
-export const applyToProjections = async (db: Db, event: RecordedPosAuthEvent): Promise<void> => {
-  switch (event.type) {
-    case 'UserRegistered':
-      return projectUserRegistered(db, event);
-    case 'LoginFailed':
-      return; // audit only: no read needs it yet
-    case 'TokenIssued':
-    case 'TokenRefreshed':
-      return projectTokenPair(db, event);
-    case 'SessionRevoked':
-      return projectSessionRevoked(db, event);
-    case 'ClientRegistered':
-      return projectClientRegistered(db, event);
-    default:
-      return assertNever(event);
-  }
-};
-
-/** The tables `rebuildProjections` empties and refills: never the log, claims or credentials. */
-export const projectionTables = ['users', 'refresh_tokens', 'access_tokens', 'clients'] as const;
-
-const replayBatchSize = 500;
-
-/**
- * Empties the projection tables and replays the whole log through the same handlers as the
- * append, in one transaction: readers see the old rows until it commits, then the new ones.
- * For a projection whose code changed, or one suspected to have drifted.
- *
- * Appends wait while it runs: TRUNCATE holds the projection tables exclusively, so an append's
- * projection writes queue behind it, and the log is read only after that lock is held (each
- * statement of a READ COMMITTED transaction sees what committed before it), so no event is
- * missed and none is applied twice.
- *
- * @example
- * const { replayed } = await rebuildProjections(pool);
- */
-export const rebuildProjections = async (pool: pg.Pool): Promise<{ readonly replayed: number }> =>
-  inTransaction(pool, async (client) => {
-    await client.query(`TRUNCATE ${projectionTables.join(', ')}`);
-    let replayed = 0;
-    let after = '0';
-    for (;;) {
-      // Global order keeps each stream's events in stream order (a stream's appends serialize).
-      const { rows } = await client.query<EventRow>(
-        `SELECT ${eventColumns} FROM events WHERE global_position > $1::bigint ORDER BY global_position LIMIT $2`,
-        [after, replayBatchSize],
-      );
-      for (const row of rows) {
-        const event = toRecordedEvent(row);
-        if (isPosAuthEvent(event)) await applyToProjections(client, event);
-      }
-      replayed += rows.length;
-      const last = rows.at(-1);
-      if (last === undefined || rows.length < replayBatchSize) return { replayed };
-      after = last.global_position;
+export const usersProjection: Projection = {
+  name: 'users',
+  version: 2,
+  tables: [usersTable],
+  apply(event): RowOp[] {
+    const e = asPosAuth(event);
+    if (e === null) return [];
+    switch (e.type) {
+      case 'UserRegistered':
+        return [
+          {
+            op: 'insert',
+            table: 'users',
+            // The key is the one decided at registration and recorded in the event: a rebuild gives
+            // the same rows even after the normalization rules change.
+            row: {
+              user_id: e.data.userId,
+              user_name: e.data.userName,
+              user_name_key: e.data.userNameKey,
+              email: e.data.email,
+              name: e.data.name,
+              role: e.data.role,
+              disabled: false,
+              created_at: e.data.registeredAt,
+              updated_at: e.data.registeredAt,
+            },
+          },
+        ];
+      case 'UserRoleChanged':
+        return [{ op: 'update', table: 'users', where: { user_id: e.data.userId }, set: { role: e.data.role, updated_at: e.data.changedAt } }];
+      case 'UserDisabled':
+        return [{ op: 'update', table: 'users', where: { user_id: e.data.userId }, set: { disabled: true, updated_at: e.data.disabledAt } }];
+      case 'UserEnabled':
+        return [{ op: 'update', table: 'users', where: { user_id: e.data.userId }, set: { disabled: false, updated_at: e.data.enabledAt } }];
+      case 'UserProfileChanged':
+        return [
+          {
+            op: 'update',
+            table: 'users',
+            where: { user_id: e.data.userId },
+            set: {
+              ...(e.data.name === undefined ? {} : { name: e.data.name }),
+              ...(e.data.email === undefined ? {} : { email: e.data.email }),
+              updated_at: e.data.changedAt,
+            },
+          },
+        ];
+      case 'PasswordChanged':
+        return [{ op: 'update', table: 'users', where: { user_id: e.data.userId }, set: { updated_at: e.data.changedAt } }];
+      case 'UserErased':
+        return [{ op: 'delete', table: 'users', where: { user_id: e.data.userId } }];
+      default:
+        return [];
     }
-  });
+  },
+};
+
+const sessionsTable: ProjectionTable = {
+  name: 'sessions',
+  key: ['session_id'],
+  columns: {
+    session_id: 'text',
+    user_id: 'text',
+    client_id: 'text',
+    scope: 'text',
+    status: 'text',
+    created_at: 'timestamptz',
+    last_refreshed_at: 'timestamptz',
+    refresh_expires_at: 'timestamptz',
+    expires_at: 'timestamptz',
+    ip: 'text',
+    user_agent: 'text',
+    revoked_at: 'timestamptz',
+    revoked_reason: 'text',
+  },
+};
+
+const refreshTokensTable: ProjectionTable = {
+  name: 'refresh_tokens',
+  key: ['digest'],
+  columns: { digest: 'text', session_id: 'text', issued_at: 'timestamptz', expires_at: 'timestamptz' },
+};
+
+const accessTokensTable: ProjectionTable = {
+  name: 'access_tokens',
+  key: ['digest'],
+  columns: { digest: 'text', session_id: 'text', user_id: 'text', client_id: 'text', issued_at: 'timestamptz', expires_at: 'timestamptz' },
+};
+
+/**
+ * Sessions for listing and for token checks, and every token digest with its session: a rotated
+ * refresh token still leads to its session, which then decides it is a replay or a reuse. A
+ * revoked session keeps its rows; the token checks join the session's status, so revocation takes
+ * effect on the very next request.
+ */
+export const sessionsProjection: Projection = {
+  name: 'sessions',
+  version: 2,
+  tables: [sessionsTable, refreshTokensTable, accessTokensTable],
+  apply(event): RowOp[] {
+    const e = asPosAuth(event);
+    if (e === null) return [];
+    switch (e.type) {
+      case 'TokenIssued':
+      case 'TokenRefreshed': {
+        const issuedAt = e.type === 'TokenIssued' ? e.data.issuedAt : e.data.refreshedAt;
+        const tokens: RowOp[] = [
+          {
+            op: 'insert',
+            table: 'refresh_tokens',
+            row: { digest: e.data.refreshTokenDigest, session_id: e.data.sessionId, issued_at: issuedAt, expires_at: e.data.refreshTokenExpiresAt },
+          },
+          {
+            op: 'insert',
+            table: 'access_tokens',
+            row: {
+              digest: e.data.accessTokenDigest,
+              session_id: e.data.sessionId,
+              user_id: e.data.userId,
+              client_id: e.data.clientId,
+              issued_at: issuedAt,
+              expires_at: e.data.accessTokenExpiresAt,
+            },
+          },
+        ];
+        const session: RowOp =
+          e.type === 'TokenIssued'
+            ? {
+                op: 'insert',
+                table: 'sessions',
+                row: {
+                  session_id: e.data.sessionId,
+                  user_id: e.data.userId,
+                  client_id: e.data.clientId,
+                  scope: e.data.scope,
+                  status: 'active',
+                  created_at: e.data.issuedAt,
+                  last_refreshed_at: null,
+                  refresh_expires_at: e.data.refreshTokenExpiresAt,
+                  expires_at: e.data.sessionExpiresAt,
+                  ip: e.metadata.ip ?? null,
+                  user_agent: e.metadata.userAgent ?? null,
+                },
+              }
+            : {
+                op: 'update',
+                table: 'sessions',
+                where: { session_id: e.data.sessionId },
+                set: { last_refreshed_at: e.data.refreshedAt, refresh_expires_at: e.data.refreshTokenExpiresAt },
+              };
+        return [session, ...tokens];
+      }
+      case 'SessionRevoked':
+        return [
+          {
+            op: 'update',
+            table: 'sessions',
+            where: { session_id: e.data.sessionId },
+            set: { status: 'revoked', revoked_at: e.data.revokedAt, revoked_reason: e.data.reason },
+          },
+        ];
+      case 'UserErased':
+        // The sessions stay (they are ended separately); where they came from is the person's data.
+        return [{ op: 'update', table: 'sessions', where: { user_id: e.data.userId }, set: { ip: null, user_agent: null } }];
+      default:
+        return [];
+    }
+  },
+};
+
+export const clientsProjection: Projection = {
+  name: 'clients',
+  version: 1,
+  tables: [{ name: 'clients', key: ['client_id'], columns: { client_id: 'text', registered_at: 'timestamptz' } }],
+  apply(event): RowOp[] {
+    const e = asPosAuth(event);
+    if (e?.type !== 'ClientRegistered') return [];
+    return [{ op: 'insert', table: 'clients', row: { client_id: e.data.clientId, registered_at: e.data.registeredAt } }];
+  },
+};
+
+/** pos-auth's inline projections, as the event store and the rebuild take them. */
+export const posAuthProjections: readonly Projection[] = [usersProjection, sessionsProjection, clientsProjection];

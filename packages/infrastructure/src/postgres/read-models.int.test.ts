@@ -1,83 +1,106 @@
-import { ClientId, SessionId, TokenDigest, UserId, userStreamId } from '@pos-auth/domain';
+import { ClientId, SessionId, TokenDigest, UserId, sessionStreamId, userStreamId } from '@pos-auth/domain';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createPosAuthPersistence, type PosAuthPersistence } from '../persistence.js';
 import { createTestSchema, type TestSchema } from '../testing/index.js';
-import {
-  clientRegistered,
-  metadata,
-  newDigest,
-  newSessionId,
-  newUserId,
-  sessionRevoked,
-  tokenIssued,
-  tokenRefreshed,
-  userRegistered,
-} from '../testing/fixtures.js';
-import { createPostgresEventStore, type PostgresEventStore } from './event-store.js';
-import { createPostgresReadModels, type PostgresReadModels } from './read-models.js';
+import { clientRegistered, metadata, newDigest, newSessionId, newUserId, sessionRevoked, tokenIssued, tokenRefreshed, userRegistered } from '../testing/fixtures.js';
 
 let db: TestSchema;
-let store: PostgresEventStore;
-let read: PostgresReadModels;
+let persistence: PosAuthPersistence;
 
 beforeAll(async () => {
   // A schema of its own: the system starts empty.
   db = await createTestSchema(inject('testDatabase'), { max: 4 });
-  store = createPostgresEventStore(db.pool);
-  read = createPostgresReadModels(db.pool);
+  persistence = await createPosAuthPersistence(db.pool);
 });
 afterAll(() => db?.drop());
 
 const ada = newUserId();
 const adaRegistered = userRegistered({
   userId: ada,
-  // The projection derives the login key from this: NFKC, lower-cased.
   userName: 'Ada.Lovelace',
   email: 'ada@example.com',
   name: 'Ada Lovelace',
   role: 'manager',
   registeredAt: '2024-05-01T12:00:00.123Z',
 });
+const attemptsOf = (name: string) => `login-attempts-${name}`;
 
 describe('users', () => {
   it('an empty system has no user', async () => {
-    expect(await read.users.hasAnyUser()).toBe(false);
+    expect(await persistence.users.hasAnyUser()).toBe(false);
   });
 
-  it('after a registration: credentials by name key, the user view, and hasAnyUser', async () => {
-    await store.appendToStream(userStreamId(ada), [adaRegistered], {
+  it('after a registration: the login candidate by name key, the user view, and hasAnyUser', async () => {
+    await persistence.eventStore.appendToStream(userStreamId(ada), [adaRegistered], {
       expectedVersion: 'no_stream',
       metadata: metadata(),
       claims: [{ kind: 'user_name', value: 'ada.lovelace' }],
       credentials: [{ kind: 'password', userId: ada, hash: '$argon2id$v=19$fake' }],
     });
 
-    expect(await read.users.hasAnyUser()).toBe(true);
-    expect(await read.users.findCredentialsByUserName('ada.lovelace')).toEqual({
-      userId: ada,
-      passwordHash: '$argon2id$v=19$fake',
+    expect(await persistence.users.hasAnyUser()).toBe(true);
+    expect(await persistence.users.findLoginCandidate('ada.lovelace', attemptsOf('x'))).toEqual({
+      account: { userId: ada, passwordHash: '$argon2id$v=19$fake', disabled: false },
+      attempts: { version: 0, snapshot: null },
     });
     // The key is case-folded: the display form is not a key.
-    expect(await read.users.findCredentialsByUserName('Ada.Lovelace')).toBeNull();
-    expect(await read.users.findCredentialsByUserName('nobody')).toBeNull();
-    expect(await read.users.getUser(ada)).toEqual({
+    expect((await persistence.users.findLoginCandidate('Ada.Lovelace', attemptsOf('x'))).account).toBeNull();
+    expect((await persistence.users.findLoginCandidate(null, attemptsOf('x'))).account).toBeNull();
+    expect(await persistence.users.getUser(ada)).toEqual({
       id: ada,
       userName: 'Ada.Lovelace',
       email: 'ada@example.com',
       name: 'Ada Lovelace',
       role: 'manager',
+      disabled: false,
       createdAt: '2024-05-01T12:00:00.123Z',
       updatedAt: '2024-05-01T12:00:00.123Z',
     });
-    expect(await read.users.getUser(UserId('6d1f2c3e-0000-4000-8000-000000000000'))).toBeNull();
+    expect(await persistence.users.getUser(UserId('6d1f2c3e-0000-4000-8000-000000000000'))).toBeNull();
+    expect(await persistence.users.findPasswordHash(ada)).toBe('$argon2id$v=19$fake');
   });
 
-  it('a user without credentials has none to find', async () => {
+  it('reads the back-off stream head in the same query', async () => {
+    const streamId = attemptsOf('with-head');
+    await persistence.eventStore.append(
+      [{ streamId, events: [{ type: 'LoginFailed', data: { userId: null } }], expectedVersion: 'no_stream', snapshot: { schema: 1, state: { consecutiveFailures: 1, blockedUntil: null } } }],
+      { metadata: metadata() },
+    );
+    expect((await persistence.users.findLoginCandidate(null, streamId)).attempts).toEqual({
+      version: 1,
+      snapshot: { schema: 1, version: 1, state: { consecutiveFailures: 1, blockedUntil: null } },
+    });
+  });
+
+  it('a user without credentials is no login candidate', async () => {
     const userId = newUserId();
-    await store.appendToStream(userStreamId(userId), [userRegistered({ userId, userName: 'NoPassword' })], {
+    await persistence.eventStore.appendToStream(userStreamId(userId), [userRegistered({ userId, userName: 'NoPassword' })], {
       expectedVersion: 'no_stream',
       metadata: metadata(),
     });
-    expect(await read.users.findCredentialsByUserName('nopassword')).toBeNull();
+    expect((await persistence.users.findLoginCandidate('nopassword', attemptsOf('x'))).account).toBeNull();
+  });
+
+  it('lists users by user name in cursor pages, with filters', async () => {
+    for (const [name, role] of [['bob', 'chef'], ['Bea', 'patron'], ['carl', 'chef'], ['b_x', 'patron']] as const) {
+      const userId = newUserId();
+      await persistence.eventStore.appendToStream(userStreamId(userId), [userRegistered({ userId, userName: name, role })], { expectedVersion: 'no_stream', metadata: metadata() });
+    }
+    const walk = async (query: { role?: 'chef'; userNamePrefix?: string }) => {
+      const names: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Awaited<ReturnType<typeof persistence.users.listUsers>> = await persistence.users.listUsers({ limit: 2, cursor, ...query });
+        names.push(...page.items.map((user) => user.userName));
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      return names;
+    };
+    expect(await walk({})).toEqual(['Ada.Lovelace', 'b_x', 'Bea', 'bob', 'carl', 'NoPassword']);
+    expect(await walk({ role: 'chef' })).toEqual(['bob', 'carl']);
+    // LIKE's wildcards in a prefix are matched as typed.
+    expect(await walk({ userNamePrefix: 'b_' })).toEqual(['b_x']);
+    await expect(persistence.users.listUsers({ limit: 2, cursor: 'not a cursor!' })).rejects.toThrow(TypeError);
   });
 });
 
@@ -87,49 +110,78 @@ describe('sessions', () => {
   const refreshed = tokenRefreshed(issued);
 
   beforeAll(async () => {
-    await store.appendToStream(`session-${sessionId}`, [issued, refreshed], {
+    await persistence.eventStore.appendToStream(sessionStreamId(sessionId), [issued, refreshed], {
       expectedVersion: 'no_stream',
-      metadata: metadata(),
+      metadata: metadata({ ip: '198.51.100.4', userAgent: 'pos-terminal/1.0' }),
     });
   });
 
-  it('finds the session of every refresh token it was issued, current or rotated away', async () => {
-    expect(await read.sessions.findSessionIdByRefreshTokenDigest(issued.data.refreshTokenDigest)).toBe(sessionId);
-    expect(await read.sessions.findSessionIdByRefreshTokenDigest(refreshed.data.refreshTokenDigest)).toBe(sessionId);
-    expect(await read.sessions.findSessionIdByRefreshTokenDigest(newDigest())).toBeNull();
+  it('finds the session of every refresh token it was issued, current or rotated away, with what a refresh decides on', async () => {
+    for (const digest of [issued.data.refreshTokenDigest, refreshed.data.refreshTokenDigest]) {
+      expect(await persistence.sessions.findByRefreshTokenDigest(digest)).toEqual({
+        sessionId,
+        head: { version: 2, snapshot: null },
+        userActive: true,
+        userName: 'Ada.Lovelace',
+        role: 'manager',
+        scope: null,
+        issuedAt: new Date(digest === issued.data.refreshTokenDigest ? issued.data.issuedAt : refreshed.data.refreshedAt),
+      });
+    }
+    expect(await persistence.sessions.findByRefreshTokenDigest(newDigest())).toBeNull();
   });
 
   it('finds an access token with its holder, role, client and expiry', async () => {
-    expect(await read.sessions.findAccessToken(refreshed.data.accessTokenDigest)).toEqual({
+    expect(await persistence.sessions.findAccessToken(refreshed.data.accessTokenDigest)).toEqual({
       userId: ada,
+      userName: 'Ada.Lovelace',
       role: 'manager',
       sessionId: SessionId(sessionId),
       clientId: ClientId('admin-panel'),
+      scope: null,
+      issuedAt: new Date('2024-05-01T12:10:00.000Z'),
       expiresAt: new Date('2024-05-01T12:40:00.000Z'),
     });
-    expect(await read.sessions.findAccessToken(newDigest())).toBeNull();
+    expect(await persistence.sessions.findAccessToken(newDigest())).toBeNull();
   });
 
-  it('forgets the access tokens of a revoked session, not its refresh tokens', async () => {
-    await store.appendToStream(`session-${sessionId}`, [sessionRevoked(sessionId, ada)], {
-      expectedVersion: 2,
-      metadata: metadata(),
-    });
-    expect(await read.sessions.findAccessToken(issued.data.accessTokenDigest)).toBeNull();
-    expect(await read.sessions.findAccessToken(refreshed.data.accessTokenDigest)).toBeNull();
-    expect(await read.sessions.findSessionIdByRefreshTokenDigest(refreshed.data.refreshTokenDigest)).toBe(sessionId);
+  it('lists active sessions with where they came from', async () => {
+    expect(await persistence.sessions.listActiveSessions(ada, new Date('2024-05-02T00:00:00.000Z'))).toEqual([
+      {
+        id: sessionId,
+        userId: ada,
+        clientId: 'admin-panel',
+        createdAt: '2024-05-01T12:00:00.000Z',
+        lastRefreshedAt: '2024-05-01T12:10:00.000Z',
+        expiresAt: '2024-05-15T12:10:00.000Z',
+        ip: '198.51.100.4',
+        userAgent: 'pos-terminal/1.0',
+      },
+    ]);
+    // Past its refresh token's expiry, a session is no longer listed.
+    expect(await persistence.sessions.listActiveSessions(ada, new Date('2024-05-15T12:10:00.000Z'))).toEqual([]);
+  });
+
+  it('refuses the access tokens of a revoked session at once, and still knows its refresh tokens', async () => {
+    await persistence.eventStore.appendToStream(sessionStreamId(sessionId), [sessionRevoked(sessionId, ada)], { expectedVersion: 2, metadata: metadata() });
+    expect(await persistence.sessions.findAccessToken(issued.data.accessTokenDigest)).toBeNull();
+    expect(await persistence.sessions.findAccessToken(refreshed.data.accessTokenDigest)).toBeNull();
+    expect((await persistence.sessions.findByRefreshTokenDigest(refreshed.data.refreshTokenDigest))?.sessionId).toBe(sessionId);
+    expect(await persistence.sessions.findSessionByTokenDigest(issued.data.accessTokenDigest)).toEqual({ sessionId, clientId: 'admin-panel' });
+    expect(await persistence.sessions.findSessionByTokenDigest(refreshed.data.refreshTokenDigest)).toEqual({ sessionId, clientId: 'admin-panel' });
+    expect(await persistence.sessions.listActiveSessions(ada, new Date('2024-05-02T00:00:00.000Z'))).toEqual([]);
   });
 });
 
 describe('clients', () => {
   it('finds the secret digest of a registered client, and nothing for another', async () => {
     const digest = TokenDigest('a'.repeat(64));
-    await store.appendToStream('client-admin-panel', [clientRegistered('admin-panel')], {
+    await persistence.eventStore.appendToStream('client-admin-panel', [clientRegistered('admin-panel')], {
       expectedVersion: 'no_stream',
       metadata: metadata(),
       credentials: [{ kind: 'client_secret', clientId: ClientId('admin-panel'), digest }],
     });
-    expect(await read.clients.findClientSecretDigest(ClientId('admin-panel'))).toBe(digest);
-    expect(await read.clients.findClientSecretDigest(ClientId('unknown'))).toBeNull();
+    expect(await persistence.clients.findClientSecretDigest(ClientId('admin-panel'))).toBe(digest);
+    expect(await persistence.clients.findClientSecretDigest(ClientId('unknown'))).toBeNull();
   });
 });

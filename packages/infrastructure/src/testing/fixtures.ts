@@ -4,6 +4,7 @@ import {
   SessionId,
   TokenDigest,
   UserId,
+  UserNameDigest,
   type ClientRegistered,
   type EventMetadata,
   type LoginFailed,
@@ -44,13 +45,14 @@ export const userRegistered = (
   },
 });
 
-export const loginFailed = (userId: UserId | null, attemptedUserName: string): LoginFailed => ({
+export const loginFailed = (userId: UserId | null, consecutiveFailures = 1): LoginFailed => ({
   type: 'LoginFailed',
   data: {
     userId,
-    attemptedUserName,
+    userNameDigest: UserNameDigest(randomBytes(32).toString('hex')),
     clientId: ClientId('admin-panel'),
     reason: userId === null ? 'unknown_user' : 'wrong_password',
+    consecutiveFailures,
     failedAt: '2024-05-01T12:00:01.000Z',
   },
 });
@@ -64,6 +66,7 @@ export const tokenIssued = (sessionId: SessionId, userId: UserId): TokenIssued =
     grantType: 'password',
     scope: null,
     issuedAt: '2024-05-01T12:00:00.000Z',
+    sessionExpiresAt: '2024-05-31T12:00:00.000Z',
     accessTokenDigest: newDigest(),
     accessTokenExpiresAt: '2024-05-01T12:30:00.000Z',
     refreshTokenDigest: newDigest(),
