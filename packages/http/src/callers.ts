@@ -23,7 +23,7 @@ export const requirePrincipal = async (deps: AuthDeps, authorization: Authorizat
 
 /** Client credentials from `Authorization: Basic`; anything else is a failed client authentication. */
 export const requireClientCredentials = (authorization: Authorization): ClientCredentialsInput => {
-  if (authorization.scheme !== 'basic') throw new InvalidClientError();
+  if (authorization.scheme !== 'basic') throw new InvalidClientError('no_basic_credentials');
   return authorization.credentials;
 };
 
@@ -42,7 +42,7 @@ export const identifyRegistrant = async (deps: AuthDeps, authorization: Authoriz
       return { principal, clientId: principal.clientId };
     }
     case 'other':
-      throw new InvalidClientError();
+      throw new InvalidClientError('unsupported_authorization_scheme');
     default:
       return authorization satisfies never;
   }

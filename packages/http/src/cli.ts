@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DomainError, ValidationError, registerClient } from '@pos-auth/domain';
-import { createSha256Digester, createPostgresEventStore, migrate, rebuildProjections, systemClock } from '@pos-auth/infrastructure';
+import { createPosAuthPersistence, createSha256Digester, migrate, rebuildProjections, systemClock } from '@pos-auth/infrastructure';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './composition.js';
 import { createLogger } from './logger.js';
@@ -61,15 +61,17 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
       if (clientId === undefined) throw new ConfigError('register-client needs a client id');
       await migrate(pool);
       const clientSecret = secret ?? (await readStdin());
-      const deps = { eventStore: createPostgresEventStore(pool), digester: createSha256Digester(), clock: systemClock };
+      const { eventStore } = await createPosAuthPersistence(pool);
+      const deps = { eventStore, digester: createSha256Digester(), clock: systemClock };
       await registerClient(deps, { clientId, clientSecret }, { requestId: 'cli' });
       console.log(`Registered client ${clientId}.`);
     }),
   'rebuild-projections': () =>
     withDatabase(async ({ pool }) => {
       await migrate(pool);
-      await rebuildProjections(pool);
-      console.log('Projections rebuilt from the event log.');
+      const { eventStore } = await createPosAuthPersistence(pool);
+      const { replayed } = await rebuildProjections(pool, eventStore);
+      console.log(`Projections rebuilt from the event log (${replayed} events).`);
     }),
 };
 

@@ -4,44 +4,59 @@ import {
   type AuthDeps,
   type PasswordHasher,
   type RequestContext,
-  type TokenSettings,
+  type Settings,
 } from '@pos-auth/domain';
 import {
   createArgon2PasswordHasher,
+  createHmacPseudonymizer,
+  createJitteredBackoff,
   createPool,
-  createPostgresEventStore,
-  createPostgresReadModels,
-  createRandomTokenGenerator,
+  createPosAuthPersistence,
   createSha256Digester,
+  createTokenGenerator,
+  ensureProjectionsCurrent,
   migrate,
   randomUuidGenerator,
   startEmbeddedPostgres,
   systemClock,
+  type PostgresEventStore,
 } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { ClientSeed, Config } from './config.js';
 
+/** The use cases' ports, and the concrete event store behind them (for rebuilds and audits). */
+export interface Runtime extends AuthDeps {
+  readonly eventStore: PostgresEventStore;
+}
+
 /**
- * Wires the adapters into the use cases' ports. The pool is passed in, so tests and the server
- * share one path.
+ * Wires the adapters into the use cases' ports on a migrated pool. The pool is passed in, so tests
+ * and the server share one path.
  *
  * @example
- * const deps = createAuthDeps(pool, { passwordHasher: await createArgon2PasswordHasher() });
+ * const deps = await createAuthDeps(pool, { passwordHasher: await createArgon2PasswordHasher(), settings: defaultSettings });
  */
-export const createAuthDeps = (
+export const createAuthDeps = async (
   pool: pg.Pool,
-  options: { readonly passwordHasher: PasswordHasher; readonly settings: TokenSettings },
-): AuthDeps => ({
-  eventStore: createPostgresEventStore(pool),
-  ...createPostgresReadModels(pool),
-  passwordHasher: options.passwordHasher,
-  tokens: createRandomTokenGenerator(),
-  digester: createSha256Digester(),
-  clock: systemClock,
-  ids: randomUuidGenerator,
-  settings: options.settings,
-});
+  options: { readonly passwordHasher: PasswordHasher; readonly settings: Settings },
+): Promise<Runtime> => {
+  const { eventStore, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool);
+  return {
+    eventStore,
+    users,
+    sessions,
+    clients,
+    passwordHasher: options.passwordHasher,
+    tokens: createTokenGenerator(serviceKeys.tokenDerivation),
+    digester: createSha256Digester(),
+    pseudonymizer: createHmacPseudonymizer(serviceKeys.userNameHmac),
+    clock: systemClock,
+    ids: randomUuidGenerator,
+    backoff: createJitteredBackoff(),
+    settings: options.settings,
+  };
+};
 
 export interface Database {
   readonly pool: pg.Pool;
@@ -50,7 +65,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** A PostgreSQL server when `DATABASE_URL` is set, else the embedded PGlite in `DATA_DIR`. */
+/** A PostgreSQL server when `DATABASE_URL` is set, else the embedded PostgreSQL in `DATA_DIR`. */
 export const openDatabase = async (config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Database> => {
   if (config.databaseUrl !== null) {
     const pool = createPool(config.databaseUrl);
@@ -87,16 +102,24 @@ export const seedClients = async (deps: AuthDeps, clients: readonly ClientSeed[]
   }
 };
 
-/** Opens the database, migrates it and builds the ports: everything the server needs. */
+/** The use cases' settings from the configuration. */
+export const settingsFrom = (config: Config): Settings => ({
+  accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+  refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+  sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
+  refreshReuseGraceSeconds: config.refreshReuseGraceSeconds,
+  login: { failureLimit: config.loginFailureLimit, maxWindowSeconds: 15 * 60 },
+});
+
+/** Opens the database, migrates it, brings the projections up to date and builds the ports. */
 export const createRuntime = async (config: Config, logger: Logger) => {
   const database = await openDatabase(config);
   try {
     const { applied } = await migrate(database.pool);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    const deps = createAuthDeps(database.pool, {
-      passwordHasher: await createArgon2PasswordHasher(),
-      settings: { accessTokenTtlSeconds: config.accessTokenTtlSeconds, refreshTokenTtlSeconds: config.refreshTokenTtlSeconds },
-    });
+    const deps = await createAuthDeps(database.pool, { passwordHasher: await createArgon2PasswordHasher(), settings: settingsFrom(config) });
+    const projections = await ensureProjectionsCurrent(database.pool, deps.eventStore);
+    if (projections.rebuilt) logger.info({ replayed: projections.replayed }, 'projections rebuilt from the event log');
     await seedClients(deps, config.authClients, logger);
     return { database, deps };
   } catch (error) {

@@ -11,10 +11,24 @@ describe('configuration', () => {
       authClients: [],
       accessTokenTtlSeconds: 1800,
       refreshTokenTtlSeconds: 1209600,
+      sessionMaxAgeSeconds: 2592000,
+      refreshReuseGraceSeconds: 10,
+      loginFailureLimit: 5,
+      rateLimitIpPerMinute: 600,
+      issuer: 'http://localhost:3000',
       corsOrigins: [],
       logLevel: 'info',
       trustProxy: false,
     });
+  });
+
+  it('takes 0 to switch the reuse grace and the per-IP limit off, and the issuer without a trailing slash', () => {
+    expect(loadConfig({ REFRESH_REUSE_GRACE: '0', RATE_LIMIT_IP_PER_MINUTE: '0', ISSUER: 'https://auth.pos.example/' })).toMatchObject({
+      refreshReuseGraceSeconds: 0,
+      rateLimitIpPerMinute: 0,
+      issuer: 'https://auth.pos.example',
+    });
+    expect(loadConfig({ PORT: '8080' }).issuer).toBe('http://localhost:8080');
   });
 
   it('reads every variable', () => {
@@ -57,6 +71,11 @@ describe('configuration', () => {
     [{ AUTH_CLIENTS: 'no-colon-here' }, 'AUTH_CLIENTS: entry 1'],
     [{ AUTH_CLIENTS: 'ok:fine,bad%ZZ:secret' }, 'AUTH_CLIENTS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ SESSION_MAX_AGE: '0' }, 'SESSION_MAX_AGE'],
+    [{ REFRESH_REUSE_GRACE: '-1' }, 'REFRESH_REUSE_GRACE'],
+    [{ LOGIN_FAILURE_LIMIT: '0' }, 'LOGIN_FAILURE_LIMIT'],
+    [{ RATE_LIMIT_IP_PER_MINUTE: 'lots' }, 'RATE_LIMIT_IP_PER_MINUTE'],
+    [{ ISSUER: 'ftp://auth.example' }, 'ISSUER'],
   ])('refuses %j with a message naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

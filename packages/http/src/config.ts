@@ -15,18 +15,28 @@ export interface Config {
   readonly authClients: readonly ClientSeed[];
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
+  readonly sessionMaxAgeSeconds: number;
+  /** 0: a rotated refresh token is never accepted again. */
+  readonly refreshReuseGraceSeconds: number;
+  readonly loginFailureLimit: number;
+  /** 0: no per-IP limit. */
+  readonly rateLimitIpPerMinute: number;
+  /** The public base URL, for RFC 8414 metadata. */
+  readonly issuer: string;
   readonly corsOrigins: readonly string[];
   readonly logLevel: string;
   readonly trustProxy: string | false;
 }
 
-const wholeSeconds = (fallback: number) =>
+const wholeNumber = (fallback: number, min: number, unit: string) =>
   z
     .string()
-    .regex(/^\d+$/, 'must be a whole number of seconds')
+    .regex(/^\d+$/, `must be a whole number${unit}`)
     .transform(Number)
-    .pipe(z.number().int().min(1, 'must be at least 1 second').max(2 ** 31 - 1, 'must be at most 2147483647 seconds'))
+    .pipe(z.number().int().min(min, `must be at least ${min}${unit}`).max(2 ** 31 - 1, `must be at most 2147483647${unit}`))
     .default(fallback);
+
+const wholeSeconds = (fallback: number, min = 1) => wholeNumber(fallback, min, ' of seconds');
 
 const decodePart = (part: string, what: string): string => {
   try {
@@ -78,6 +88,21 @@ const schema = z.object({
   AUTH_CLIENTS: z.string().default(''),
   ACCESS_TOKEN_TTL: wholeSeconds(1800),
   REFRESH_TOKEN_TTL: wholeSeconds(14 * 24 * 60 * 60),
+  SESSION_MAX_AGE: wholeSeconds(30 * 24 * 60 * 60),
+  REFRESH_REUSE_GRACE: wholeSeconds(10, 0),
+  LOGIN_FAILURE_LIMIT: wholeNumber(5, 1, ''),
+  RATE_LIMIT_IP_PER_MINUTE: wholeNumber(600, 0, ''),
+  ISSUER: z
+    .string()
+    .refine((value) => {
+      try {
+        return ['http:', 'https:'].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, 'must be an http:// or https:// URL')
+    .transform((value) => value.replace(/\/+$/u, ''))
+    .optional(),
   CORS_ORIGINS: z
     .string()
     .default('')
@@ -121,6 +146,11 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>> = p
     authClients,
     accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL,
     refreshTokenTtlSeconds: values.REFRESH_TOKEN_TTL,
+    sessionMaxAgeSeconds: values.SESSION_MAX_AGE,
+    refreshReuseGraceSeconds: values.REFRESH_REUSE_GRACE,
+    loginFailureLimit: values.LOGIN_FAILURE_LIMIT,
+    rateLimitIpPerMinute: values.RATE_LIMIT_IP_PER_MINUTE,
+    issuer: values.ISSUER ?? `http://localhost:${values.PORT}`,
     corsOrigins: values.CORS_ORIGINS,
     logLevel: values.LOG_LEVEL,
     trustProxy: values.TRUST_PROXY ?? false,

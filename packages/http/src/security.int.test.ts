@@ -5,7 +5,7 @@ import {
   InvalidGrantError,
   InvalidTokenError,
   authenticateAccessToken,
-  defaultTokenSettings,
+  defaultSettings,
   issueTokenWithPassword,
   refreshToken,
   registerUser,
@@ -15,7 +15,7 @@ import {
 import { createArgon2PasswordHasher } from '@pos-auth/infrastructure';
 import { createTestSchema } from '@pos-auth/infrastructure/testing';
 import { pino } from 'pino';
-import { createAuthDeps, seedClients } from './composition.js';
+import { createAuthDeps, seedClients, type Runtime } from './composition.js';
 import { testClient } from './testing.js';
 
 /**
@@ -26,7 +26,7 @@ import { testClient } from './testing.js';
 const flipLast = (token: string) => token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
 
 describe('token security with a frozen clock', () => {
-  let deps: AuthDeps;
+  let deps: Runtime;
   let drop: () => Promise<void>;
   let frozen = new Date('2030-01-01T00:00:00.000Z');
   const at = (iso: string) => {
@@ -40,10 +40,10 @@ describe('token security with a frozen clock', () => {
     const schema = await createTestSchema(inject('testDatabase'));
     drop = schema.drop;
     deps = {
-      ...createAuthDeps(schema.pool, {
+      ...(await createAuthDeps(schema.pool, {
         passwordHasher: await createArgon2PasswordHasher(),
-        settings: { ...defaultTokenSettings, accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600 },
-      }),
+        settings: { ...defaultSettings, accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600 },
+      })),
       clock: { now: () => frozen },
     };
     await seedClients(deps, [testClient, { clientId: 'other', clientSecret: 'other-secret' }], pino({ level: 'silent' }));
@@ -90,8 +90,14 @@ describe('token security with a frozen clock', () => {
       at('2030-01-01T01:00:00.000Z');
       return refreshToken(deps, { refreshToken: tokens.refreshToken, clientId: null }, context);
     }, 'refresh_token_expired'],
-    ['a reused refresh token', async (tokens) => {
+    ['a rotated refresh token once the grace window has passed (at the instant)', async (tokens) => {
       await refreshToken(deps, { refreshToken: tokens.refreshToken, clientId: null }, context);
+      at('2030-01-01T00:10:10.000Z');
+      return refreshToken(deps, { refreshToken: tokens.refreshToken, clientId: null }, context);
+    }, 'refresh_token_reused'],
+    ['a rotated refresh token whose child has rotated, inside the window', async (tokens) => {
+      const child = await refreshToken(deps, { refreshToken: tokens.refreshToken, clientId: null }, context);
+      await refreshToken(deps, { refreshToken: child.refreshToken, clientId: null }, context);
       return refreshToken(deps, { refreshToken: tokens.refreshToken, clientId: null }, context);
     }, 'refresh_token_reused'],
     ['a refresh token of another client', (tokens) =>
@@ -113,5 +119,30 @@ describe('token security with a frozen clock', () => {
     at('2030-01-01T00:59:59.999Z');
     const refreshed = await refreshToken(deps, { refreshToken: tokens.refreshToken, clientId: panel }, context);
     expect(refreshed.expiresAt).toBe('2030-01-01T01:00:59.999Z');
+  });
+
+  it('answers a replay of the parent inside the grace window with the same child, its expiry counting down', async () => {
+    const tokens = await login('2030-01-01T00:00:00.000Z');
+    at('2030-01-01T00:20:00.000Z');
+    const child = await refreshToken(deps, { refreshToken: tokens.refreshToken, clientId: null }, context);
+    at('2030-01-01T00:20:09.999Z');
+    const replay = await refreshToken(deps, { refreshToken: tokens.refreshToken, clientId: panel }, context);
+    expect(replay).toEqual({ ...child, expiresIn: 50 });
+  });
+
+  it('ends the whole session on reuse: its newest access and refresh tokens stop working at once', async () => {
+    const tokens = await login('2030-01-01T00:00:00.000Z');
+    at('2030-01-01T00:20:00.000Z');
+    const child = await refreshToken(deps, { refreshToken: tokens.refreshToken, clientId: null }, context);
+    at('2030-01-01T00:21:00.000Z');
+    await expect(refreshToken(deps, { refreshToken: tokens.refreshToken, clientId: null }, context)).rejects.toBeInstanceOf(InvalidGrantError);
+    await expect(authenticateAccessToken(deps, child.accessToken)).rejects.toBeInstanceOf(InvalidTokenError);
+    const refused = await refreshToken(deps, { refreshToken: child.refreshToken, clientId: null }, context).then(() => null, (e: unknown) => e);
+    expect(refused).toMatchObject({ reason: 'session_revoked' });
+    await expect(authenticateAccessToken(deps, tokens.accessToken)).rejects.toBeInstanceOf(InvalidTokenError);
+    const session = await deps.sessions.findSessionByTokenDigest(deps.digester.digest(child.accessToken));
+    const { events } = await deps.eventStore.readStream(`session-${session?.sessionId}`);
+    expect(events.map((event) => event.type)).toEqual(['TokenIssued', 'TokenRefreshed', 'RefreshTokenReused', 'SessionRevoked']);
+    expect(events.at(-1)?.data).toMatchObject({ reason: 'refresh_token_reused' });
   });
 });

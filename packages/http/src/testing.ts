@@ -1,17 +1,17 @@
 import type { AddressInfo } from 'node:net';
-import { defaultTokenSettings, type AuthDeps, type TokenSettings } from '@pos-auth/domain';
+import { defaultSettings, type Settings } from '@pos-auth/domain';
 import { createArgon2PasswordHasher, isMigrated } from '@pos-auth/infrastructure';
 import { createTestSchema, type TestDatabaseRef } from '@pos-auth/infrastructure/testing';
 import { pino, type Logger } from 'pino';
 import type pg from 'pg';
 import type { ClientSeed } from './config.js';
-import { createAuthDeps, seedClients } from './composition.js';
+import { createAuthDeps, seedClients, type Runtime } from './composition.js';
 import { createApp } from './rest/app.js';
 
 export interface TestServer {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
   readonly url: string;
-  readonly deps: AuthDeps;
+  readonly deps: Runtime;
   readonly pool: pg.Pool;
   readonly client: ClientSeed;
   close(): Promise<void>;
@@ -31,7 +31,7 @@ export const testClient: ClientSeed = { clientId: 'admin-panel', clientSecret: '
 export const startTestServer = async (
   database: TestDatabaseRef,
   options: {
-    readonly settings?: Partial<TokenSettings>;
+    readonly settings?: Partial<Settings>;
     /** The pool's size on a server (default 10); PGlite always gets 1. */
     readonly poolMax?: number;
     readonly clients?: readonly ClientSeed[];
@@ -40,9 +40,9 @@ export const startTestServer = async (
 ): Promise<TestServer> => {
   const schema = await createTestSchema(database, options.poolMax === undefined ? {} : { max: options.poolMax });
   const logger = options.logger ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
-  const deps = createAuthDeps(schema.pool, {
+  const deps = await createAuthDeps(schema.pool, {
     passwordHasher: await createArgon2PasswordHasher(),
-    settings: { ...defaultTokenSettings, ...options.settings },
+    settings: { ...defaultSettings, ...options.settings },
   });
   await seedClients(deps, options.clients ?? [testClient], logger);
   const app = createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'] });

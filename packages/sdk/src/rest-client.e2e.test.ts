@@ -109,6 +109,7 @@ describe('the REST client: the documented flow on a fresh server', () => {
       email: 'ana@pos.example',
       name: 'Ana Admin',
       role: 'admin',
+      disabled: false,
       createdAt: expect.stringMatching(isoUtc),
       updatedAt: ana.createdAt,
     });
@@ -145,11 +146,11 @@ describe('the REST client: the documented flow on a fresh server', () => {
       'GET /users/me 200',
     ]);
 
-    // Rotation: the refresh token it replaced no longer works, the new one does.
-    expect(await rawRefresh(server, issued.refreshToken)).toEqual({
-      status: 400,
-      body: { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked.' },
-    });
+    // Rotation: the refresh token it replaced, replayed inside the grace window (a lost
+    // response), answers the very same pair; the new one works.
+    const replay = await rawRefresh(server, issued.refreshToken);
+    expect(replay.status).toBe(201);
+    expect(replay.body).toMatchObject({ access_token: rotated.accessToken, refresh_token: rotated.refreshToken, expires_at: rotated.expiresAt });
     expect(await rawMe(server, rotated.accessToken)).toBe(200);
 
     await auth.logout();
@@ -261,7 +262,9 @@ describe('the REST client: the documented flow on a fresh server', () => {
 describe('the REST client: refreshing', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer(inject('testDatabase'));
+    // No grace window: a rotated-away refresh token is refused at once, which is what these
+    // tests drive the client into (the grace window itself is the server's tests' subject).
+    server = await startTestServer(inject('testDatabase'), { settings: { refreshReuseGraceSeconds: 0 } });
     await clientFor(server).register({ userName: 'root', password });
     await clientFor(server).register({ userName: 'rita', password });
   });
@@ -310,14 +313,15 @@ describe('the REST client: refreshing', () => {
     const rotated = auth.tokens!;
     expect(rotated.refreshToken).not.toBe(issued.refreshToken);
 
-    // The server refuses the rotated-away refresh token; the kept one is the live one.
-    expect(await rawRefresh(server, issued.refreshToken)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    // The kept token is the live one: five concurrent refreshes share one, again.
     clock.offsetSeconds = 0;
     const tokens = await Promise.all(Array.from({ length: 5 }, () => auth.refresh()));
     expect(new Set(tokens.map((set) => set.refreshToken)).size).toBe(1);
     expect(recording.count('POST /auth/refresh-token 201')).toBe(2);
     expect(recording.maxRefreshesInFlight).toBe(1);
     expect(auth.tokens).toEqual(tokens[0]);
+    // Had the client sent the rotated-away token, the server would have seen reuse.
+    expect(await rawRefresh(server, issued.refreshToken)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });
 
   it('on 401s from 20 concurrent calls, refreshes once and retries each once', async () => {
@@ -360,7 +364,7 @@ describe('the REST client: refreshing', () => {
     expect(auth.tokens).not.toBeNull();
   });
 
-  it('forgets the session when a refresh is refused with invalid_grant, and throws', async () => {
+  it('forgets the session when a refresh is refused with invalid_grant (here: reuse, which ends it everywhere), and throws', async () => {
     const first = clientFor(server);
     const issued = await first.login({ userName: 'rita', password });
     const copy = createMemoryTokenStorage();
@@ -376,7 +380,9 @@ describe('the REST client: refreshing', () => {
     expect(stale.tokens).toBeNull();
     expect(copy.get()).toBeNull();
     expect((await rejectionOf(stale.getAccessToken())) as PosAuthError).toMatchObject({ code: 'NOT_AUTHENTICATED' });
-    expect((await first.me()).userName).toBe('rita');
+    // Reuse ends the whole session (RFC 9700 §4.14.2): the client holding the live token is out too.
+    expectPosAuthError(await rejectionOf(first.me()), { status: 400, code: 'invalid_grant', message: 'The refresh token is invalid, expired or revoked.' });
+    expect(first.tokens).toBeNull();
   });
 
   it('keeps a session logged in while a refresh of the previous one was in flight, and uses it at once', async () => {

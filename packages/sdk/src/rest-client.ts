@@ -11,6 +11,8 @@ export interface PosAuthUser {
   readonly email: string | null;
   readonly name: string | null;
   readonly role: PosAuthRole;
+  /** A disabled account cannot log in, and its sessions ended when it was disabled. */
+  readonly disabled: boolean;
   /** ISO 8601 UTC. */
   readonly createdAt: string;
   /** ISO 8601 UTC. */
@@ -82,6 +84,7 @@ const userFrom = async (response: Response): Promise<PosAuthUser> => {
     !nullableString(body['name'] ?? null) ||
     typeof body['role'] !== 'string' ||
     !roleNames.has(body['role']) ||
+    typeof body['disabled'] !== 'boolean' ||
     typeof body['created_at'] !== 'string' ||
     typeof body['updated_at'] !== 'string'
   ) {
@@ -93,6 +96,7 @@ const userFrom = async (response: Response): Promise<PosAuthUser> => {
     email: (body['email'] ?? null) as string | null,
     name: (body['name'] ?? null) as string | null,
     role: body['role'] as PosAuthRole,
+    disabled: body['disabled'],
     createdAt: body['created_at'],
     updatedAt: body['updated_at'],
   };

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { RecordedEvent } from '@pos-auth/domain';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { basicAuth, startTestServer, type TestServer } from '../testing.js';
 import { json, request } from './http.js';
@@ -10,7 +11,10 @@ describe('the event log after the seed flow', () => {
   const password = 'a passphrase nobody may log';
   const wrongPassword = 'another secret nobody may log';
   const secrets: string[] = [password, wrongPassword];
+  /** As stored: for what must never be in the log. */
   let rows: { stream_id: string; type: string; data: any; metadata: any; text: string }[] = [];
+  /** As read back through the store, personal fields opened: for what the log records. */
+  let events: readonly RecordedEvent[] = [];
   const userAgent = 'pos-admin-panel/1.0 (audit test)';
 
   beforeAll(async () => {
@@ -29,6 +33,7 @@ describe('the event log after the seed flow', () => {
 
     const result = await server.pool.query('SELECT stream_id, type, data, metadata, data::text || metadata::text AS text FROM events ORDER BY global_position');
     rows = result.rows;
+    events = (await server.deps.eventStore.readAll()).events;
   });
   afterAll(async () => {
     await server?.close();
@@ -37,19 +42,26 @@ describe('the event log after the seed flow', () => {
   it('holds UserRegistered, TokenIssued, LoginFailed and TokenRefreshed, in that order', () => {
     expect(rows.map((row) => row.type)).toEqual([
       'ClientRegistered',
+      // The first account is the bootstrap admin: it opens the admin roster in the same atomic
+      // append (whose streams are written in stream-id order, so that appends lock them alike).
+      'AdminRosterOpened',
+      'ActiveAdminAdded',
       'UserRegistered',
       'TokenIssued',
       'LoginFailed',
       'LoginFailed',
       'TokenRefreshed',
     ]);
-    const failures = rows.filter((row) => row.type === 'LoginFailed');
-    expect(failures.map((row) => row.data.reason)).toEqual(['wrong_password', 'unknown_user']);
-    expect(failures[0]!.stream_id).toMatch(/^user-/);
+    const failures = events.filter((event) => event.type === 'LoginFailed');
+    expect(failures.map((event) => (event.data as { reason: string }).reason)).toEqual(['wrong_password', 'unknown_user']);
+    // Known and unknown names alike: one back-off stream per name, keyed by the name's keyed hash.
+    for (const failure of failures) expect(failure.streamId).toMatch(/^login-attempts-[0-9a-f]{64}$/);
+    expect(failures[0]!.data).toMatchObject({ userId: rows.find((row) => row.type === 'UserRegistered')!.data.userId, consecutiveFailures: 1 });
+    expect(failures[1]!.data).toMatchObject({ userId: null, consecutiveFailures: 1 });
   });
 
   it('records who, from where and through which client in the metadata', () => {
-    const issued = rows.find((row) => row.type === 'TokenIssued')!;
+    const issued = events.find((event) => event.type === 'TokenIssued')!;
     expect(issued.metadata).toMatchObject({
       requestId: 'req-login-1',
       clientId: 'admin-panel',
@@ -57,10 +69,17 @@ describe('the event log after the seed flow', () => {
       ip: expect.stringMatching(/127\.0\.0\.1$/),
       occurredAt: expect.stringMatching(/Z$/),
     });
-    expect(rows.find((row) => row.type === 'UserRegistered')!.metadata.requestId).toBe('req-register-1');
-    for (const row of rows.filter((r) => r.type === 'LoginFailed' || r.type === 'TokenRefreshed')) {
-      expect(row.metadata).toMatchObject({ clientId: 'admin-panel', ip: expect.any(String), userAgent, requestId: expect.any(String) });
+    expect(events.find((event) => event.type === 'UserRegistered')!.metadata.requestId).toBe('req-register-1');
+    for (const event of events.filter((e) => e.type === 'LoginFailed' || e.type === 'TokenRefreshed')) {
+      expect(event.metadata).toMatchObject({ clientId: 'admin-panel', ip: expect.any(String), userAgent, requestId: expect.any(String) });
     }
+  });
+
+  it('stores the IP and user agent of an event about a person sealed, never in clear', () => {
+    const stored = rows.find((row) => row.type === 'TokenIssued')!;
+    expect(stored.metadata).not.toHaveProperty('ip');
+    expect(stored.text).not.toContain(userAgent);
+    expect(stored.metadata).toHaveProperty('$pii');
   });
 
   it('stores tokens only as SHA-256 digests', () => {

@@ -76,6 +76,7 @@ describe.each(databases)('the seed flow over HTTP on %s', (_, open) => {
       email: 'alice@example.com',
       name: null,
       role: 'admin',
+      disabled: false,
       created_at: expect.stringMatching(isoUtc),
       updated_at: reply.body.created_at,
     });
@@ -171,17 +172,27 @@ describe.each(databases)('the seed flow over HTTP on %s', (_, open) => {
 
   it('step 3: POST /auth/refresh-token with the token in the Authorization header rotates it', async () => {
     const first = await login('alice');
-    const refreshed = remember(
-      await request(`${server.url}/auth/refresh-token`, { method: 'POST', headers: { authorization: `Bearer ${first.body.refresh_token}` } }),
-    );
+    const refresh = (token: string) => request(`${server.url}/auth/refresh-token`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const refreshed = remember(await refresh(first.body.refresh_token));
     expectTokenResponse(refreshed, 201);
     expect(refreshed.body.refresh_token).not.toBe(first.body.refresh_token);
     expect(refreshed.body.access_token).not.toBe(first.body.access_token);
 
-    const reused = await request(`${server.url}/auth/refresh-token`, { method: 'POST', headers: { authorization: `Bearer ${first.body.refresh_token}` } });
+    // A replay of the parent inside the grace window (a lost response): the same child.
+    const replayed = await refresh(first.body.refresh_token);
+    expect(replayed.status).toBe(201);
+    expect({ ...replayed.body, expires_in: 0 }).toEqual({ ...refreshed.body, expires_in: 0 });
+
+    // Once the child has rotated, the parent is reuse: refused, and the whole session ends.
+    const grandchild = await refresh(refreshed.body.refresh_token);
+    expect(grandchild.status).toBe(201);
+    const reused = await refresh(first.body.refresh_token);
     expect(reused.status).toBe(400);
     expect(reused.body.error).toBe('invalid_grant');
     expect(reused.headers.get('cache-control')).toBe('no-store');
+    expect((await refresh(grandchild.body.refresh_token)).status).toBe(400);
+    const me = await request(`${server.url}/users/me`, { headers: { authorization: `Bearer ${grandchild.body.access_token}` } });
+    expect(me.status).toBe(401);
   });
 
   it('refreshes with the token in a JSON body, and with an empty JSON body when the header carries it', async () => {

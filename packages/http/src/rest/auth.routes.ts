@@ -52,7 +52,7 @@ const readClientCredentials = (req: Request, body: Body): ClientCredentialsInput
     return authorization.credentials;
   }
   if (postedId !== undefined && postedSecret !== undefined) return { clientId: postedId, clientSecret: postedSecret };
-  throw new InvalidClientError();
+  throw new InvalidClientError('no_client_credentials');
 };
 
 export const tokenResponse = (tokens: IssuedTokens) => ({
@@ -61,6 +61,7 @@ export const tokenResponse = (tokens: IssuedTokens) => ({
   expires_in: tokens.expiresIn,
   expires_at: tokens.expiresAt,
   refresh_token: tokens.refreshToken,
+  ...(tokens.scope === undefined ? {} : { scope: tokens.scope }),
 });
 
 const sendTokens = (res: Response, status: 200 | 201, tokens: IssuedTokens) => {

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
-import { DomainError, type DomainErrorCode, type FieldError } from '@pos-auth/domain';
+import { DomainError, TooManyAttemptsError, type DomainErrorCode, type FieldError } from '@pos-auth/domain';
 import type { Logger } from 'pino';
 import { domainProblem, sendOAuthError, sendProblem, statusProblem, type OAuthError } from './problem.js';
 
@@ -33,12 +33,20 @@ interface Mapping {
   readonly challenge?: string;
 }
 
+/** Headers a refusal carries beside its body. */
+const headersOf = (error: DomainError): Record<string, string> =>
+  error instanceof TooManyAttemptsError ? { 'Retry-After': String(error.retryAfterSeconds) } : {};
+
 /** The one place where domain error codes become HTTP. */
 const domainMappings: Record<DomainErrorCode, Mapping> = {
   VALIDATION_FAILED: { status: 400, title: 'Invalid request', oauth: 'invalid_request' },
   USER_NAME_TAKEN: { status: 409, title: 'User name taken', oauth: 'invalid_request' },
   EMAIL_TAKEN: { status: 409, title: 'Email taken', oauth: 'invalid_request' },
   ROLE_ELEVATION_FORBIDDEN: { status: 403, title: 'Forbidden', oauth: 'invalid_request' },
+  FORBIDDEN: { status: 403, title: 'Forbidden', oauth: 'invalid_request' },
+  LAST_ADMIN: { status: 409, title: 'Last admin', oauth: 'invalid_request' },
+  TOO_MANY_ATTEMPTS: { status: 429, title: 'Too Many Requests', oauth: 'slow_down' },
+  SESSION_NOT_FOUND: { status: 404, title: 'Not Found', oauth: 'invalid_request' },
   INVALID_CLIENT: { status: 401, title: 'Unauthorized', oauth: 'invalid_client', challenge: basicChallenge },
   INVALID_GRANT: { status: 400, title: 'Invalid grant', oauth: 'invalid_grant' },
   INVALID_TOKEN: { status: 401, title: 'Unauthorized', oauth: 'invalid_request', challenge: invalidTokenChallenge },
@@ -64,6 +72,7 @@ const parserMappings: Record<string, { status: number; title: string; detail: st
 
 type Classified = Mapping & {
   readonly detail: string;
+  readonly headers?: Readonly<Record<string, string>>;
   readonly code?: string;
   readonly errors?: readonly FieldError[];
   readonly allow?: string;
@@ -73,7 +82,7 @@ const classify = (error: unknown): Classified | null => {
   if (error instanceof DomainError) {
     const mapping = domainMappings[error.code];
     const errors = 'errors' in error ? (error.errors as readonly FieldError[]) : undefined;
-    return { ...mapping, detail: error.message, code: error.code, ...(errors ? { errors } : {}) };
+    return { ...mapping, detail: error.message, code: error.code, headers: headersOf(error), ...(errors ? { errors } : {}) };
   }
   if (error instanceof EdgeError) {
     return {
@@ -95,6 +104,7 @@ const classify = (error: unknown): Classified | null => {
 const send = (res: Response, classified: Classified, shape: 'oauth' | 'problem') => {
   if (classified.challenge) res.set('WWW-Authenticate', classified.challenge);
   if (classified.allow) res.set('Allow', classified.allow);
+  if (classified.headers) res.set(classified.headers);
   if (shape === 'oauth') {
     sendOAuthError(res, classified.status, { error: classified.oauth, error_description: classified.detail });
     return;
@@ -126,6 +136,12 @@ export const errorHandler =
     }
     const classified = classify(error);
     if (classified) {
+      // The caller sees the public message; the log keeps why (a refusal's private reason).
+      const reason = (error as { reason?: unknown }).reason;
+      logger.info(
+        { requestId: res.locals['requestId'], status: classified.status, code: classified.code ?? classified.oauth, ...(typeof reason === 'string' ? { reason } : {}) },
+        'request refused',
+      );
       send(res, classified, shape);
       return;
     }

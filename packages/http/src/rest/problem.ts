@@ -20,6 +20,7 @@ export interface OAuthError {
     | 'unauthorized_client'
     | 'unsupported_grant_type'
     | 'invalid_scope'
+    | 'slow_down'
     | 'server_error';
   readonly error_description: string;
 }

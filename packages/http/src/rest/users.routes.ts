@@ -1,8 +1,8 @@
 import { Router, type Request } from 'express';
-import { UserNotFoundError, getUser, registerUser, roles, type AuthDeps, type UserId, type UserView } from '@pos-auth/domain';
+import { UserId, UserNotFoundError, getUser, registerUser, roles, type AuthDeps, type UserView } from '@pos-auth/domain';
 import { z } from 'zod';
 import { identifyRegistrant, requirePrincipal } from '../callers.js';
-import { EdgeError, methodNotAllowed } from './errors.js';
+import { methodNotAllowed } from './errors.js';
 import { readAuthorization } from './credentials.js';
 import { accepts, jsonBody, requestContext, requireParsedBody } from './request.js';
 import { parseBody } from './validation.js';
@@ -26,6 +26,7 @@ export const userResource = (user: UserView) => ({
   email: user.email,
   name: user.name,
   role: user.role,
+  disabled: user.disabled,
   created_at: user.createdAt,
   updated_at: user.updatedAt,
 });
@@ -52,7 +53,7 @@ export const usersRoutes = (deps: AuthDeps): Router => {
     .route('/users/me')
     .get(async (req, res) => {
       const principal = await requirePrincipal(deps, readAuthorization(req));
-      res.json(userResource(await getUser(deps, principal.userId)));
+      res.json(userResource(await getUser(deps, principal, principal.userId)));
     })
     .all(methodNotAllowed('GET'));
 
@@ -62,10 +63,7 @@ export const usersRoutes = (deps: AuthDeps): Router => {
       const principal = await requirePrincipal(deps, readAuthorization(req));
       const id = req.params['id'] ?? '';
       if (!uuidPattern.test(id)) throw new UserNotFoundError();
-      if (id !== principal.userId && principal.role !== 'admin') {
-        throw new EdgeError(403, 'invalid_request', 'Forbidden', 'Only an admin may read other accounts.');
-      }
-      res.json(userResource(await getUser(deps, id as UserId)));
+      res.json(userResource(await getUser(deps, principal, UserId(id))));
     })
     .all(methodNotAllowed('GET'));
 

@@ -21,7 +21,7 @@ const usersRouter = router({
       return registerUser(ctx.deps, input, actor, ctx.requestContext);
     }),
   /** As `GET /users/me`. */
-  me: authedProcedure.query(({ ctx }) => getUser(ctx.deps, ctx.principal.userId)),
+  me: authedProcedure.query(({ ctx }) => getUser(ctx.deps, ctx.principal, ctx.principal.userId)),
 });
 
 const authRouter = router({
