@@ -603,6 +603,28 @@ describe('personal data', () => {
     expect(await count('SELECT 1 FROM subject_keys WHERE subject_id = $1 AND key IS NULL', [userId])).toBe(1);
   });
 
+  it('reads a sealed box altered behind the service\'s back as unreadable, not as an error', async () => {
+    const userId = newUserId();
+    await store.appendToStream(userStreamId(userId), [userRegistered({ userId, userName: secretish() })], { expectedVersion: 'no_stream', metadata: metadata() });
+    const client = await db.pool.connect();
+    try {
+      // As a superuser would: past the append-only trigger.
+      await client.query('ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete');
+      await client.query(
+        // One character of the box changed: its IV, so the authentication tag no longer matches.
+        `UPDATE events SET data = jsonb_set(data, '{$pii,box}', to_jsonb(
+           CASE WHEN left(data->'$pii'->>'box', 1) = 'A' THEN 'B' ELSE 'A' END || substr(data->'$pii'->>'box', 2)))
+         WHERE stream_id = $1`,
+        [userStreamId(userId)],
+      );
+      await client.query('ALTER TABLE events ENABLE TRIGGER events_no_update_or_delete');
+    } finally {
+      client.release();
+    }
+    const [read] = (await store.readStream(userStreamId(userId))).events;
+    expect(read?.data).toMatchObject({ userId, userName: '[unreadable]', email: '[unreadable]' });
+  });
+
   it('keeps the IP of an event about nobody in clear, with a keyed digest that does not reveal it', async () => {
     const streamId = `test-${randomUUID()}`;
     await store.appendToStream(streamId, [loginFailed(null)], { expectedVersion: 'no_stream', metadata: metadata({ ip: '192.0.2.55' }) });

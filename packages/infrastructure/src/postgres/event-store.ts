@@ -107,39 +107,41 @@ const statementName = (text: string) => `pa_${createHash('sha256').update(text).
 /** Builds the one statement of an append: every stream's `pos_auth_append`, then every row change, guarded by them. */
 class AppendStatement {
   private readonly values: unknown[] = [];
-  private readonly ctes: string[] = [];
+  private readonly appends: string[] = [];
+  private readonly changes: string[] = [];
 
   param(value: unknown, type: ColumnType | 'jsonb' | 'text[]'): string {
     this.values.push(value);
     return `$${this.values.length}::${type}`;
   }
 
-  addStream(index: number, write: { streamId: string; expected: number; events: unknown[]; snapshot: unknown; release: string[] | null; claims: readonly { kind: string; value: string }[] }) {
+  addStream(write: { streamId: string; expected: number; events: unknown[]; snapshot: unknown; release: string[] | null; claims: readonly { kind: string; value: string }[] }) {
     const args = [
       this.param(write.streamId, 'text'),
-      `${this.param(write.expected, 'integer')}`,
+      this.param(write.expected, 'integer'),
       this.param(JSON.stringify(write.events), 'jsonb'),
       this.param(write.snapshot === undefined ? null : JSON.stringify(write.snapshot), 'jsonb'),
       this.param(write.release, 'text[]'),
       this.param(write.claims.length === 0 ? null : write.claims.map((claim) => claim.kind), 'text[]'),
       this.param(write.claims.length === 0 ? null : write.claims.map((claim) => claim.value), 'text[]'),
     ];
-    this.ctes.push(`a${index} AS MATERIALIZED (SELECT ${index} AS w, * FROM pos_auth_append(${args.join(', ')}))`);
+    const index = this.appends.length;
+    this.appends.push(`a${index} AS MATERIALIZED (SELECT ${index} AS w, * FROM pos_auth_append(${args.join(', ')}))`);
   }
 
   addRowOp(op: RowOp, table: ProjectionTable) {
-    this.ctes.push(`o${this.ctes.length} AS (${rowOpSql(op, table, (value, type) => this.param(value, type))})`);
+    this.changes.push(`c${this.changes.length} AS (${rowOpSql(op, table, (value, type) => this.param(value, type))})`);
   }
 
-  build(streams: number): { readonly name: string; readonly text: string; readonly values: unknown[] } {
-    const appended = Array.from({ length: streams }, (_, index) => `SELECT * FROM a${index}`).join(' UNION ALL ');
-    const [appends, rest] = [this.ctes.filter((cte) => cte.startsWith('a')), this.ctes.filter((cte) => !cte.startsWith('a'))];
+  build(): { readonly name: string; readonly text: string; readonly values: unknown[] } {
+    const appended = this.appends.map((_, index) => `SELECT * FROM a${index}`).join(' UNION ALL ');
     const text = `WITH ${[
-      ...appends,
+      ...this.appends,
       `appended AS MATERIALIZED (${appended})`,
+      // Every row change reads `guard`, so it runs only once every stream's append has succeeded.
       'guard AS MATERIALIZED (SELECT count(*) FROM appended)',
-      ...rest,
-    ].join(',\n')}\nSELECT w, stream_position, global_position::text AS global_position FROM appended ORDER BY w, stream_position`;
+      ...this.changes,
+    ].join(',\n')}\nSELECT w, stream_position FROM appended ORDER BY w, stream_position`;
     return { name: statementName(text), text, values: this.values };
   }
 }
@@ -222,9 +224,9 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
     const keys = await personalData.keys.forWriting(subjects);
 
     const statement = new AppendStatement();
-    ordered.forEach(({ write }, position) => {
+    ordered.forEach(({ write }) => {
       const eventIds = ids.get(write)!;
-      statement.addStream(position, {
+      statement.addStream({
         streamId: write.streamId,
         expected: expectedParameter(write.expectedVersion),
         events: write.events.map((event, index) => encodeEvent(personalData, keys, eventIds[index]!, event, metadata)),
@@ -247,7 +249,7 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
     }
     for (const op of mergeRowOps(ops, tables)) statement.addRowOp(op, tables.get(op.table)!);
 
-    const query = statement.build(ordered.length);
+    const query = statement.build();
     let rows: { w: number; stream_position: number }[];
     try {
       ({ rows } = await pool.query<{ w: number; stream_position: number }>(query));

@@ -47,16 +47,25 @@ const sealFields = (source: Record<string, unknown>, fields: readonly string[], 
   return { ...rest, [sealedKey]: sealed };
 };
 
-/** The reverse of `sealFields`: the fields in clear, or `erasedValue` when their key is gone. */
+/** What a sealed field reads as when its box does not open under its key: altered behind the service's back. */
+export const unreadableValue = '[unreadable]';
+
+const every = (fields: readonly string[], value: string) => Object.fromEntries(fields.map((field) => [field, value]));
+
+/**
+ * The reverse of `sealFields`: the fields in clear, `erasedValue` when their key is gone, and
+ * `unreadableValue` when the box was altered (GCM refuses it; `audit verify` names the event).
+ */
 const openFields = (stored: Record<string, unknown>, key: Buffer | null | undefined, aad: string): Record<string, unknown> => {
   const sealed = stored[sealedKey];
   if (!isSealed(sealed)) return stored;
   const { [sealedKey]: _, ...rest } = stored;
-  const plain =
-    key instanceof Buffer && sealed.box !== null
-      ? open(key, aad, sealed.box)
-      : Object.fromEntries(sealed.fields.map((field) => [field, erasedValue]));
-  return { ...rest, ...plain };
+  if (!(key instanceof Buffer) || sealed.box === null) return { ...rest, ...every(sealed.fields, erasedValue) };
+  try {
+    return { ...rest, ...open(key, aad, sealed.box) };
+  } catch {
+    return { ...rest, ...every(sealed.fields, unreadableValue) };
+  }
 };
 
 /**
