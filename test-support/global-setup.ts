@@ -3,20 +3,17 @@ import { startTestDatabase, type TestDatabaseRef } from '@pos-auth/infrastructur
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /**
-     * The run's test database; each test file makes its own schema in it (`createTestSchema`).
-     * Its kind 'pglite' takes one connection at a time: pools get 1, multi-connection tests skip.
-     */
+    /** The run's test database; each test file makes its own schema in it (`createTestSchema`). */
     testDatabase: TestDatabaseRef;
   }
 }
 
 /**
  * Resolves the test database once per run: TEST_DATABASE_URL, else Testcontainers, else an
- * in-memory PGlite served from this process (DESIGN.md, "Tests").
+ * embedded PostgreSQL in a temporary directory (DESIGN.md, "Tests").
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const database = await startTestDatabase(process.env, (line) => console.log(`[global-setup] ${line}`));
-  project.provide('testDatabase', { url: database.url, kind: database.kind });
+  project.provide('testDatabase', { url: database.url });
   return () => database.stop();
 }

@@ -50,7 +50,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** A PostgreSQL server when `DATABASE_URL` is set, else the embedded PGlite in `DATA_DIR`. */
+/** A PostgreSQL server when `DATABASE_URL` is set, else the embedded PostgreSQL in `DATA_DIR`. */
 export const openDatabase = async (config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Database> => {
   if (config.databaseUrl !== null) {
     const pool = createPool(config.databaseUrl);
@@ -62,10 +62,10 @@ export const openDatabase = async (config: Pick<Config, 'databaseUrl' | 'dataDir
     };
   }
   const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir });
-  const pool = createPool(embedded.connectionString, { max: embedded.poolMax });
+  const pool = createPool(embedded.connectionString);
   return {
     pool,
-    description: `embedded PGlite in ${config.dataDir}`,
+    description: `embedded PostgreSQL 18 in ${config.dataDir}`,
     close: async () => {
       await pool.end();
       await embedded.stop();

@@ -206,7 +206,7 @@ const checkVersionOnly = async (pool: Pool, streamId: string, expected: Expected
 };
 
 /**
- * The event store on PostgreSQL (or PGlite through `pg`). An append is one transaction that
+ * The event store on PostgreSQL through `pg`. An append is one transaction that
  * checks the expected version through the stream's row in `streams`, writes the events, the
  * claims, the credentials and the inline projections. Round trips: BEGIN, one statement for the
  * version and all events, COMMIT, plus one for the claims, one per credential and one per
