@@ -37,9 +37,10 @@ export const startProcess = (env: Record<string, string>): Promise<ServerProcess
   });
 };
 
-/** SIGTERM, as an orchestrator stops it; resolves with the exit code. */
+/** SIGTERM, as an orchestrator stops it; resolves with the exit code (null after a signal). */
 export const stopProcess = (child: ChildProcess) =>
   new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
     child.once('exit', (code) => resolve(code));
     child.kill('SIGTERM');
   });
