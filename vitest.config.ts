@@ -1,6 +1,12 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The workspace packages' `@pos-auth/source` export condition: tests run the TypeScript
+  // sources, not the compiled dist/ (which the server processes that e2e tests spawn run). The
+  // global setup loads outside this environment, through the `testing` entries, which point at
+  // the sources without a condition (they are never compiled).
+  ssr: { resolve: { conditions: ['@pos-auth/source', ...defaultServerConditions] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'bench/**/*.test.ts'],
     globalSetup: ['./test-support/global-setup.ts'],

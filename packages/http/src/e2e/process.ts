@@ -11,8 +11,9 @@ export interface ServerProcess {
 }
 
 /**
- * Starts the real server process (the CLI's `start`) on the embedded database, whatever the
- * environment says about DATABASE_URL; resolves with its URL once it listens on a free port.
+ * Starts the real server process (the CLI's `start`, compiled: the bin runs dist/, which the
+ * tests' global setup builds) on the embedded database, whatever the environment says about
+ * DATABASE_URL; resolves with its URL once it listens on a free port.
  */
 export const startProcess = (env: Record<string, string>): Promise<ServerProcess> => {
   const fullEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
