@@ -208,9 +208,12 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
     await writePrivateFile(paths.startedBy, `${process.pid}\n`, user);
     const server = await spawnServer(binaries.postgres, dataDir, serverSettings(paths.server, maxConnections, temporary), user);
     const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+    const stopOnExit = () => server.kill('SIGINT');
+    process.once('exit', stopOnExit);
     try {
       await waitUntilReady(paths.server, server.pid!, exited, readyTimeoutMs);
     } catch (error) {
+      process.off('exit', stopOnExit);
       server.kill('SIGINT');
       await exited;
       throw new Error(`The embedded PostgreSQL in ${paths.server} did not start: ${(error as Error).message}\n${await logTail(paths.log)}`, {
@@ -218,8 +221,6 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
       });
     }
 
-    const stopOnExit = () => server.kill('SIGINT');
-    process.once('exit', stopOnExit);
     let stopped: Promise<void> | undefined;
     return {
       connectionString: `postgres://${superuser}:${encodeURIComponent(password)}@localhost/postgres?host=${encodeURIComponent(paths.server)}`,
