@@ -48,10 +48,17 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)node_modules/' },
+    // dist/ is compiled from the sources that are checked.
+    exclude: { path: '(^|/)(node_modules|dist)/' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
     combinedDependencies: false,
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    // '@pos-auth/source' first: the workspace packages resolve to their sources, which are what
+    // the rules are about (without it, an import of a package whose dist/ is absent or stale
+    // would not be followed, and its violations would pass).
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['@pos-auth/source', 'import', 'require', 'node', 'default', 'types'],
+    },
   },
 };

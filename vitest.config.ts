@@ -1,16 +1,17 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
-// Without TEST_DATABASE_URL the tests may run on the embedded PGlite, which serves one
-// connection at a time: test files must then run one after the other.
-const serverDatabase = Boolean(process.env.TEST_DATABASE_URL);
-
 export default defineConfig({
+  // The workspace packages' `@pos-auth/source` export condition: tests run the TypeScript
+  // sources, not the compiled dist/ (which the server processes that e2e tests spawn run). The
+  // global setup loads outside this environment, through the `testing` entries, which point at
+  // the sources without a condition (they are never compiled).
+  ssr: { resolve: { conditions: ['@pos-auth/source', ...defaultServerConditions] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'bench/**/*.test.ts'],
     globalSetup: ['./test-support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    fileParallelism: serverDatabase,
     // .ci/run reads the counts from vitest's JSON report, alongside the usual terminal output.
     ...(process.env.VITEST_JSON_REPORT
       ? { reporters: ['default', 'json'], outputFile: { json: process.env.VITEST_JSON_REPORT } }

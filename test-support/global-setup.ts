@@ -1,22 +1,37 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { startTestDatabase, type TestDatabaseRef } from '@pos-auth/infrastructure/testing';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /**
-     * The run's test database; each test file makes its own schema in it (`createTestSchema`).
-     * Its kind 'pglite' takes one connection at a time: pools get 1, multi-connection tests skip.
-     */
+    /** The run's test database; each test file makes its own schema in it (`createTestSchema`). */
     testDatabase: TestDatabaseRef;
   }
 }
 
+const workspaceRoot = new URL('../', import.meta.url);
+
 /**
- * Resolves the test database once per run: TEST_DATABASE_URL, else Testcontainers, else an
- * in-memory PGlite served from this process (DESIGN.md, "Tests").
+ * The tests run the sources, but the server processes that e2e tests spawn run the compiled
+ * dist/, as production does: build it, so it is never stale (a fast no-op when up to date).
+ */
+const build = async () => {
+  try {
+    await promisify(execFile)('pnpm', ['run', 'build'], { cwd: workspaceRoot });
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`pnpm build failed:\n${stdout}${stderr}`, { cause: error });
+  }
+};
+
+/**
+ * Builds, then resolves the test database once per run: TEST_DATABASE_URL, else Testcontainers,
+ * else an embedded PostgreSQL in a temporary directory (DESIGN.md, "Tests").
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  await build();
   const database = await startTestDatabase(process.env, (line) => console.log(`[global-setup] ${line}`));
-  project.provide('testDatabase', { url: database.url, kind: database.kind });
+  project.provide('testDatabase', { url: database.url });
   return () => database.stop();
 }

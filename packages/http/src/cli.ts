@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DomainError, ValidationError, registerClient } from '@pos-auth/domain';
 import { createPosAuthPersistence, createSha256Digester, migrate, rebuildProjections, systemClock } from '@pos-auth/infrastructure';
@@ -37,7 +38,15 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   start: async () => {
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
+    // Until the server runs there is nothing to drain: a signal ends the process at once, and its
+    // exit stops the embedded database it may have started (which a terminal's Ctrl-C misses).
+    const stopWhileStarting = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'stopped while starting');
+      process.exit(128 + constants.signals[signal]);
+    };
+    process.once('SIGINT', stopWhileStarting).once('SIGTERM', stopWhileStarting);
     const running = await startServer(config, logger);
+    process.off('SIGINT', stopWhileStarting).off('SIGTERM', stopWhileStarting);
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
         logger.info({ signal }, 'shutting down');

@@ -77,10 +77,10 @@ export const openDatabase = async (config: Pick<Config, 'databaseUrl' | 'dataDir
     };
   }
   const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir });
-  const pool = createPool(embedded.connectionString, { max: embedded.poolMax });
+  const pool = createPool(embedded.connectionString);
   return {
     pool,
-    description: `embedded PGlite in ${config.dataDir}`,
+    description: `embedded PostgreSQL 18 in ${config.dataDir}`,
     close: async () => {
       await pool.end();
       await embedded.stop();

@@ -9,7 +9,7 @@ export interface ClientSeed {
 export interface Config {
   readonly port: number;
   readonly host: string;
-  /** Absent: the embedded PGlite database in `dataDir`. */
+  /** Absent: the embedded PostgreSQL in `dataDir`. */
   readonly databaseUrl: string | null;
   readonly dataDir: string;
   readonly authClients: readonly ClientSeed[];

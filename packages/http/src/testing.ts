@@ -32,7 +32,7 @@ export const startTestServer = async (
   database: TestDatabaseRef,
   options: {
     readonly settings?: Partial<Settings>;
-    /** The pool's size on a server (default 10); PGlite always gets 1. */
+    /** The pool's size (default 10). */
     readonly poolMax?: number;
     readonly clients?: readonly ClientSeed[];
     readonly logger?: Logger;

@@ -10,14 +10,20 @@ export interface ServerProcess {
   output(): string;
 }
 
-/**
- * Starts the real server process (the CLI's `start`) on the embedded database, whatever the
- * environment says about DATABASE_URL; resolves with its URL once it listens on a free port.
- */
-export const startProcess = (env: Record<string, string>): Promise<ServerProcess> => {
+/** Spawns the real server process (as `startProcess` does) without waiting for anything. */
+export const spawnProcess = (env: Record<string, string>): ChildProcess => {
   const fullEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
   delete fullEnv['DATABASE_URL'];
-  const child = spawn(process.execPath, [bin, 'start'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [bin, 'start'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+};
+
+/**
+ * Starts the real server process (the CLI's `start`, compiled: the bin runs dist/, which the
+ * tests' global setup builds) on the embedded database, whatever the environment says about
+ * DATABASE_URL; resolves with its URL once it listens on a free port.
+ */
+export const startProcess = (env: Record<string, string>): Promise<ServerProcess> => {
+  const child = spawnProcess(env);
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`the server did not start within 60 s:\n${output}`)), 60_000);
@@ -37,9 +43,10 @@ export const startProcess = (env: Record<string, string>): Promise<ServerProcess
   });
 };
 
-/** SIGTERM, as an orchestrator stops it; resolves with the exit code. */
+/** SIGTERM, as an orchestrator stops it; resolves with the exit code (null after a signal). */
 export const stopProcess = (child: ChildProcess) =>
   new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
     child.once('exit', (code) => resolve(code));
     child.kill('SIGTERM');
   });

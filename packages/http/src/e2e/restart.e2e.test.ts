@@ -1,10 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { json, request } from './http.js';
-import { startProcess, stopProcess } from './process.js';
+import { spawnProcess, startProcess, stopProcess } from './process.js';
 
 const client = { id: 'admin-panel', secret: 'restart-test-secret' };
 const basic = `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`;
@@ -39,6 +41,50 @@ describe('the server process on the embedded database', () => {
     const me = await request(`${second.url}/users/me`, { headers: { authorization: `Bearer ${login.body.access_token}` } });
     expect(me.body).toMatchObject({ user_name: 'survivor', role: 'admin' });
     expect(await stopProcess(second.child)).toBe(0);
+  });
+
+  it('starts again on the same DATA_DIR after a SIGKILL, stopping the orphaned PostgreSQL cleanly first', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'pos-auth-sigkill-'));
+    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+    const password = 'correct horse battery staple';
+    const lockFile = path.join(dataDir, 'postgres', 'postmaster.pid');
+    const postmasterPid = async () => Number((await readFile(lockFile, 'utf8')).split('\n')[0]);
+
+    const first = await startProcess({ DATA_DIR: dataDir, AUTH_CLIENTS: `${client.id}:${client.secret}` });
+    cleanup.push(async () => first.child.exitCode === null && stopProcess(first.child));
+    expect((await request(`${first.url}/users`, json({ user_name: 'survivor', password }))).status).toBe(201);
+    const orphan = await postmasterPid();
+    first.child.kill('SIGKILL');
+    await once(first.child, 'exit');
+    // Its PostgreSQL runs on without it.
+    expect(() => process.kill(orphan, 0)).not.toThrow();
+
+    const second = await startProcess({ DATA_DIR: dataDir, AUTH_CLIENTS: `${client.id}:${client.secret}` });
+    cleanup.push(async () => second.child.exitCode === null && stopProcess(second.child));
+    expect(await postmasterPid()).not.toBe(orphan);
+    // A clean shutdown of the orphan, not a crash recovery.
+    expect(await readFile(path.join(dataDir, 'postgres.log'), 'utf8')).toMatch(/database system was shut down at/);
+    const login = await request(`${second.url}/auth/token`, json({ grant_type: 'password', user_name: 'survivor', password }, { authorization: basic }));
+    expect(login.status).toBe(201);
+    expect(await stopProcess(second.child)).toBe(0);
+  });
+
+  it('stops its embedded PostgreSQL when signalled while still starting', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'pos-auth-early-'));
+    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+    const lockFile = path.join(dataDir, 'postgres', 'postmaster.pid');
+    const child = spawnProcess({ DATA_DIR: dataDir });
+    cleanup.push(async () => stopProcess(child));
+
+    // As soon as the database runs: the service is then still connecting, migrating, seeding.
+    await vi.waitFor(async () => expect(Number((await readFile(lockFile, 'utf8')).split('\n')[0])).toBeGreaterThan(0), {
+      timeout: 30_000,
+      interval: 5,
+    });
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    // PostgreSQL removes its lock file as the last step of its shutdown.
+    await vi.waitFor(() => expect(existsSync(lockFile)).toBe(false), { timeout: 10_000 });
   });
 
   it('answers every request in flight when stopped under load, logs no error, and exits 0', async () => {

@@ -34,10 +34,10 @@ const expectTokenResponse = (reply: Reply, status: number) => {
 const databases: [string, () => Promise<{ database: TestDatabaseRef; stop(): Promise<void> }>][] = [
   ['the test database', async () => ({ database: inject('testDatabase'), stop: async () => undefined })],
   [
-    'the embedded PGlite',
+    'the embedded PostgreSQL',
     async () => {
       const embedded = await startEmbeddedPostgres({ dataDir: null });
-      return { database: { url: embedded.connectionString, kind: 'pglite' }, stop: embedded.stop };
+      return { database: { url: embedded.connectionString }, stop: embedded.stop };
     },
   ],
 ];

@@ -32,13 +32,13 @@ const hasContent = (req: Request): boolean => {
 const mediaType = (req: { headers: { 'content-type'?: string | undefined } }) =>
   req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
 
-export const jsonBody = express.json({ limit: bodyLimit, type: (req) => mediaType(req) === 'application/json' });
+export const jsonBody: RequestHandler = express.json({ limit: bodyLimit, type: (req) => mediaType(req) === 'application/json' });
 
 /**
  * `extended: false` keeps `a=1&a=2` as an array, so a repeated parameter can be refused
  * (RFC 6749 §3.2) instead of silently taking one of the values.
  */
-export const formBody = express.urlencoded({ limit: bodyLimit, extended: false, parameterLimit: 50 });
+export const formBody: RequestHandler = express.urlencoded({ limit: bodyLimit, extended: false, parameterLimit: 50 });
 
 /**
  * After the parsers: a body nobody parsed is an unsupported media type; no body at all, or an

@@ -2,15 +2,13 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createTestSchema, type TestSchema } from '../testing/index.js';
 import { isMigrated, loadMigrations, migrate } from './migrate.js';
 
-const onServer = inject('testDatabase').kind === 'server';
-
 let db: TestSchema | undefined;
 afterEach(async () => {
   await db?.drop();
   db = undefined;
 });
 
-/** A schema with nothing in it; on a server, a pool that lets two migrations run at once. */
+/** A schema with nothing in it, and a pool that lets two migrations run at once. */
 const freshSchema = async () => {
   db = await createTestSchema(inject('testDatabase'), { max: 2, migrate: false });
   return db;

@@ -6,7 +6,7 @@ export interface PoolOptions {
    * one database can hold several independent pos-auth instances (each test file gets one).
    */
   readonly schema?: string;
-  /** Most connections the pool opens (pg's default is 10). Use 1 for the embedded database. */
+  /** Most connections the pool opens (pg's default is 10). */
   readonly max?: number;
 }
 
@@ -31,8 +31,8 @@ const typeParsers: pg.CustomTypesConfig = {
  *
  * The schema is set by `SET search_path` in pg-pool's `onConnect` hook, which the pool awaits
  * before the first query and which discards the connection when it fails: no query can run in the
- * wrong schema. (The `options=-c search_path=...` startup parameter would save the round trip, but
- * PGlite ignores startup options, and both databases must behave alike.)
+ * wrong schema. (The `options=-c search_path=...` startup parameter would save that round trip per
+ * new connection.)
  *
  * @example
  * const pool = createPool(process.env.DATABASE_URL!, { schema: 'pos_auth', max: 10 });

