@@ -388,6 +388,28 @@ describe('readAll', () => {
     },
   );
 
+  it('orders by position as a number, not as text (position 10 comes after 9)', async () => {
+    // A schema of its own, so that its positions start at 1: twelve events in one append cross
+    // from one digit to two inside one transaction.
+    const own = await createTestSchema(inject('testDatabase'), { max: 2 });
+    try {
+      const ownStore = (await createPosAuthPersistence(own.pool)).eventStore;
+      await ownStore.appendToStream(`test-${randomUUID()}`, Array.from({ length: 12 }, (_, i) => loginFailed(null, i + 1)), {
+        expectedVersion: 'no_stream',
+        metadata: metadata(),
+      });
+      const { events } = await vi.waitFor(async () => {
+        const page = await ownStore.readAll();
+        expect(page.events).toHaveLength(12);
+        return page;
+      });
+      expect(events.map((event) => Number(event.globalPosition))).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      expect(events.map((event) => (event.data as { consecutiveFailures: number }).consecutiveFailures)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    } finally {
+      await own.drop();
+    }
+  });
+
   it('refuses a malformed cursor or limit as a programmer error', async () => {
     await expect(store.readAll({ after: { transactionId: 'x', globalPosition: '1' } })).rejects.toThrow(TypeError);
     await expect(store.readAll({ limit: 0 })).rejects.toThrow(TypeError);

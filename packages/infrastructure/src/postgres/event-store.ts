@@ -309,7 +309,8 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
         `SELECT ${eventColumns}, transaction_id::text AS transaction_id FROM events
          WHERE ($4 OR transaction_id < pg_snapshot_xmin(pg_current_snapshot()))
            AND (transaction_id, global_position) > ($1::xid8, $2::bigint)
-         ORDER BY transaction_id, global_position
+         -- Qualified: a bare name would sort by the text columns of the same names selected above.
+         ORDER BY events.transaction_id, events.global_position
          LIMIT $3`,
         [after.transactionId, after.globalPosition, limit, readOptions.pastRunningTransactions === true],
       );
