@@ -1,4 +1,5 @@
 export * from './postgres/pool.js';
+export * from './postgres/unavailable.js';
 export * from './postgres/migrate.js';
 export * from './postgres/event-store.js';
 export * from './postgres/projections.js';

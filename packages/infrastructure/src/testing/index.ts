@@ -7,7 +7,7 @@ export * from './test-database.js';
 import type { TestDatabaseKind } from './test-database.js';
 
 export interface TestSchema {
-  /** A pool whose connections all work in `schema`. */
+  /** A pool whose connections all work in `schema`, and carry it as their `application_name`. */
   readonly pool: pg.Pool;
   readonly schema: string;
   /** The database URL the schema lives in (pass `schema` to `createPool` to use it). */
@@ -44,7 +44,8 @@ export const createTestSchema = async (database: TestDatabaseRef, options: TestS
   const quoted = pg.escapeIdentifier(schema);
   // The pool's connections set their search_path to the schema before it exists; PostgreSQL
   // resolves the path again once it is created. One pool only: PGlite takes one connection.
-  const pool = createPool(databaseUrl, { schema, max: database.kind === 'pglite' ? 1 : (options.max ?? 10) });
+  // application_name = the schema: a test can find (and terminate) exactly its own connections.
+  const pool = createPool(databaseUrl, { schema, applicationName: schema, max: database.kind === 'pglite' ? 1 : (options.max ?? 10) });
   try {
     await pool.query(`CREATE SCHEMA ${quoted}`);
     if (options.migrate ?? true) await migrate(pool);
