@@ -42,7 +42,8 @@ export const issueTokenWithPassword = async (
         type: 'RecordFailedLogin',
         data: {
           userId: credentials?.userId ?? null,
-          attemptedUserName: isFieldError(userName) ? input.userName.slice(0, 64) : userName.display,
+          // By code points: a cut between the halves of a surrogate pair would leave text that jsonb refuses.
+          attemptedUserName: isFieldError(userName) ? [...input.userName].slice(0, 64).join('') : userName.display,
           clientId: input.clientId,
           reason,
           failedAt: now.toISOString(),
