@@ -50,10 +50,14 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** A PostgreSQL server when `DATABASE_URL` is set, else the embedded PGlite in `DATA_DIR`. */
-export const openDatabase = async (config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Database> => {
+/**
+ * A PostgreSQL server when `DATABASE_URL` is set, else the embedded PGlite in `DATA_DIR`. A
+ * connection the database drops is logged when a logger is given; the pool replaces it.
+ */
+export const openDatabase = async (config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger?: Logger): Promise<Database> => {
+  const onConnectionError = (error: Error) => logger?.warn({ err: error }, 'database connection lost');
   if (config.databaseUrl !== null) {
-    const pool = createPool(config.databaseUrl);
+    const pool = createPool(config.databaseUrl, { onConnectionError });
     const url = new URL(config.databaseUrl);
     return {
       pool,
@@ -62,7 +66,7 @@ export const openDatabase = async (config: Pick<Config, 'databaseUrl' | 'dataDir
     };
   }
   const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir });
-  const pool = createPool(embedded.connectionString, { max: embedded.poolMax });
+  const pool = createPool(embedded.connectionString, { max: embedded.poolMax, onConnectionError });
   return {
     pool,
     description: `embedded PGlite in ${config.dataDir}`,
@@ -89,7 +93,7 @@ export const seedClients = async (deps: AuthDeps, clients: readonly ClientSeed[]
 
 /** Opens the database, migrates it and builds the ports: everything the server needs. */
 export const createRuntime = async (config: Config, logger: Logger) => {
-  const database = await openDatabase(config);
+  const database = await openDatabase(config, logger);
   try {
     const { applied } = await migrate(database.pool);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { defaultTokenSettings, type AuthDeps, type TokenSettings } from '@pos-auth/domain';
+import { defaultTokenSettings, type AuthDeps, type PasswordHasher, type TokenSettings } from '@pos-auth/domain';
 import { createArgon2PasswordHasher, isMigrated } from '@pos-auth/infrastructure';
 import { createTestSchema, type TestDatabaseRef } from '@pos-auth/infrastructure/testing';
 import { pino, type Logger } from 'pino';
@@ -13,6 +13,8 @@ export interface TestServer {
   readonly url: string;
   readonly deps: AuthDeps;
   readonly pool: pg.Pool;
+  /** The server's schema, also the `application_name` of its connections. */
+  readonly schema: string;
   readonly client: ClientSeed;
   close(): Promise<void>;
 }
@@ -36,12 +38,14 @@ export const startTestServer = async (
     readonly poolMax?: number;
     readonly clients?: readonly ClientSeed[];
     readonly logger?: Logger;
+    /** The real argon2id hasher unless given (a test may count calls, or make hashing cheap). */
+    readonly passwordHasher?: PasswordHasher;
   } = {},
 ): Promise<TestServer> => {
   const schema = await createTestSchema(database, options.poolMax === undefined ? {} : { max: options.poolMax });
   const logger = options.logger ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
   const deps = createAuthDeps(schema.pool, {
-    passwordHasher: await createArgon2PasswordHasher(),
+    passwordHasher: options.passwordHasher ?? (await createArgon2PasswordHasher()),
     settings: { ...defaultTokenSettings, ...options.settings },
   });
   await seedClients(deps, options.clients ?? [testClient], logger);
@@ -53,6 +57,7 @@ export const startTestServer = async (
     url: `http://127.0.0.1:${port}`,
     deps,
     pool: schema.pool,
+    schema: schema.schema,
     client: options.clients?.[0] ?? testClient,
     close: async () => {
       server.closeAllConnections();

@@ -56,10 +56,10 @@ export class RoleElevationForbiddenError extends DomainError {
   }
 }
 
-/** Client authentication failed. One message whatever the reason. */
+/** Client authentication failed. One message whatever the reason; the reason goes to the log. */
 export class InvalidClientError extends DomainError {
   readonly code = 'INVALID_CLIENT';
-  constructor() {
+  constructor(readonly reason = 'unknown_client_or_wrong_secret') {
     super('Client authentication failed.');
   }
 }

@@ -1,11 +1,18 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { DomainError, type DomainErrorCode, type FieldError } from '@pos-auth/domain';
+import { isDatabaseUnavailable } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
 import { domainProblem, sendOAuthError, sendProblem, statusProblem, type OAuthError } from './problem.js';
 
 export const basicChallenge = 'Basic realm="pos-auth"';
 export const bearerChallenge = 'Bearer realm="pos-auth"';
 export const invalidTokenChallenge = 'Bearer realm="pos-auth", error="invalid_token"';
+
+/** What a 503 asks the caller to wait, in whole seconds: a lost connection is replaced at once. */
+export const retryAfterSeconds = 2;
+
+export const unavailableDetail = 'The service is temporarily unavailable. Try again shortly.';
 
 /**
  * An error the REST edge raises itself (a malformed request, a missing header), in both shapes:
@@ -17,7 +24,13 @@ export class EdgeError extends Error {
     readonly oauth: OAuthError['error'],
     readonly title: string,
     message: string,
-    readonly options: { readonly errors?: readonly FieldError[]; readonly challenge?: string; readonly allow?: string } = {},
+    readonly options: {
+      readonly errors?: readonly FieldError[];
+      readonly challenge?: string;
+      readonly allow?: string;
+      /** What the log gets when it differs from what the client is told. */
+      readonly reason?: string;
+    } = {},
   ) {
     super(message);
   }
@@ -62,18 +75,30 @@ const parserMappings: Record<string, { status: number; title: string; detail: st
   'parameters.too.many': { status: 413, title: 'Content Too Large', detail: 'The request has too many parameters.' },
 };
 
+/** zlib's errors, when a gzip, deflate or br body does not inflate; body-parser passes them on as 400s. */
+const isUndecodableBody = (error: { readonly code?: unknown }) => typeof error.code === 'string' && error.code.startsWith('Z_');
+
 type Classified = Mapping & {
   readonly detail: string;
   readonly code?: string;
   readonly errors?: readonly FieldError[];
   readonly allow?: string;
+  readonly retryAfter?: number;
+  /** For the log: why, when the client is told less. */
+  readonly reason?: string;
+};
+
+const frameworkStatus = (error: { readonly status?: unknown; readonly statusCode?: unknown }): number | null => {
+  const status = error.status ?? error.statusCode;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 500 ? status : null;
 };
 
 const classify = (error: unknown): Classified | null => {
   if (error instanceof DomainError) {
     const mapping = domainMappings[error.code];
     const errors = 'errors' in error ? (error.errors as readonly FieldError[]) : undefined;
-    return { ...mapping, detail: error.message, code: error.code, ...(errors ? { errors } : {}) };
+    const reason = 'reason' in error && typeof error.reason === 'string' ? error.reason : undefined;
+    return { ...mapping, detail: error.message, code: error.code, ...(errors ? { errors } : {}), ...(reason ? { reason } : {}) };
   }
   if (error instanceof EdgeError) {
     return {
@@ -84,10 +109,25 @@ const classify = (error: unknown): Classified | null => {
       ...error.options,
     };
   }
-  const type = (error as { type?: unknown } | null)?.type;
+  if (isDatabaseUnavailable(error)) {
+    return { status: 503, title: 'Service Unavailable', oauth: 'temporarily_unavailable', detail: unavailableDetail, retryAfter: retryAfterSeconds };
+  }
+  if (typeof error !== 'object' || error === null) return null;
+  const reason = error instanceof Error ? error.message : undefined;
+  const type = (error as { type?: unknown }).type;
   if (typeof type === 'string' && type in parserMappings) {
     const { status, title, detail } = parserMappings[type]!;
-    return { status, title, detail, oauth: 'invalid_request' };
+    return { status, title, detail, oauth: 'invalid_request', ...(reason ? { reason } : {}) };
+  }
+  if (isUndecodableBody(error)) {
+    return { status: 400, title: 'Bad Request', detail: 'The request body could not be decoded.', oauth: 'invalid_request', ...(reason ? { reason } : {}) };
+  }
+  // Any other framework error that blames the request (a path that does not percent-decode, ...)
+  // keeps its status; its message is not for the client.
+  const status = frameworkStatus(error);
+  if (status !== null) {
+    const title = STATUS_CODES[status] ?? 'Bad Request';
+    return { status, title, detail: `The request was refused: ${title}.`, oauth: 'invalid_request', ...(reason ? { reason } : {}) };
   }
   return null;
 };
@@ -95,6 +135,7 @@ const classify = (error: unknown): Classified | null => {
 const send = (res: Response, classified: Classified, shape: 'oauth' | 'problem') => {
   if (classified.challenge) res.set('WWW-Authenticate', classified.challenge);
   if (classified.allow) res.set('Allow', classified.allow);
+  if (classified.retryAfter !== undefined) res.set('Retry-After', String(classified.retryAfter));
   if (shape === 'oauth') {
     sendOAuthError(res, classified.status, { error: classified.oauth, error_description: classified.detail });
     return;
@@ -113,7 +154,8 @@ export const oauthErrors: RequestHandler = (_req, res, next) => {
 
 /**
  * The one REST error middleware: maps what it knows, and for anything else logs the cause with
- * the request id and answers a bare 500 that shows nothing internal.
+ * the request id and answers a bare 500 that shows nothing internal. A refusal is logged with its
+ * reason; a database that cannot be reached with its cause.
  */
 export const errorHandler =
   (logger: Logger): ErrorRequestHandler =>
@@ -126,6 +168,9 @@ export const errorHandler =
     }
     const classified = classify(error);
     if (classified) {
+      const requestId = res.locals['requestId'];
+      if (classified.status === 503) logger.warn({ err: error, requestId, method: req.method, path: req.path }, 'database unavailable');
+      else logger.info({ requestId, status: classified.status, code: classified.code, reason: classified.reason ?? classified.detail }, 'request refused');
       send(res, classified, shape);
       return;
     }

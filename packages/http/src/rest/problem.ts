@@ -20,7 +20,8 @@ export interface OAuthError {
     | 'unauthorized_client'
     | 'unsupported_grant_type'
     | 'invalid_scope'
-    | 'server_error';
+    | 'server_error'
+    | 'temporarily_unavailable';
   readonly error_description: string;
 }
 
