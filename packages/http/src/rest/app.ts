@@ -8,6 +8,7 @@ import { appRouter } from '../trpc/router.js';
 import { createContextFactory } from '../trpc/init.js';
 import { authRoutes } from './auth.routes.js';
 import { errorHandler, methodNotAllowed, notFound, retryAfterSeconds } from './errors.js';
+import { securityHeaders } from './headers.js';
 import { sendProblem, statusProblem } from './problem.js';
 import { requestId } from './request.js';
 import { usersRoutes } from './users.routes.js';
@@ -55,6 +56,7 @@ export const createApp = (options: AppOptions): Express => {
   app.set('etag', false);
 
   app.use(requestId);
+  app.use(securityHeaders);
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     app.use(
       cors({
