@@ -13,6 +13,9 @@ import { sendProblem, statusProblem } from './problem.js';
 import { requestId } from './request.js';
 import { usersRoutes } from './users.routes.js';
 
+/** The most calls one tRPC batch may carry (API.md "Abuse limits"). */
+export const trpcMaxBatchSize = 10;
+
 /**
  * tRPC reads its bodies raw: an encoded (gzip, ...) body would only fail as unparsable JSON, so
  * any Content-Encoding but identity is refused as what it is, 415.
@@ -92,6 +95,8 @@ export const createApp = (options: AppOptions): Express => {
       router: appRouter,
       createContext: createContextFactory(deps),
       maxBodySize: 16 * 1024,
+      // API.md "Abuse limits": a larger batch is refused (400) before any of its calls runs.
+      maxBatchSize: trpcMaxBatchSize,
       // Runs before any call; an error here is every call's answer, in tRPC's shape.
       middleware: refuseContentEncoding,
       responseMeta: ({ errors }) =>
