@@ -2,6 +2,7 @@ import {
   ClientAlreadyRegisteredError,
   registerClient,
   type AuthDeps,
+  type CommonPasswords,
   type PasswordHasher,
   type RequestContext,
   type TokenSettings,
@@ -13,6 +14,7 @@ import {
   createPostgresReadModels,
   createRandomTokenGenerator,
   createSha256Digester,
+  loadZxcvbnCommonPasswords,
   migrate,
   randomUuidGenerator,
   startEmbeddedPostgres,
@@ -27,15 +29,20 @@ import type { ClientSeed, Config } from './config.js';
  * share one path.
  *
  * @example
- * const deps = createAuthDeps(pool, { passwordHasher: await createArgon2PasswordHasher() });
+ * const deps = createAuthDeps(pool, {
+ *   passwordHasher: await createArgon2PasswordHasher(),
+ *   commonPasswords: await loadZxcvbnCommonPasswords(),
+ *   settings: defaultTokenSettings,
+ * });
  */
 export const createAuthDeps = (
   pool: pg.Pool,
-  options: { readonly passwordHasher: PasswordHasher; readonly settings: TokenSettings },
+  options: { readonly passwordHasher: PasswordHasher; readonly commonPasswords: CommonPasswords; readonly settings: TokenSettings },
 ): AuthDeps => ({
   eventStore: createPostgresEventStore(pool),
   ...createPostgresReadModels(pool),
   passwordHasher: options.passwordHasher,
+  commonPasswords: options.commonPasswords,
   tokens: createRandomTokenGenerator(),
   digester: createSha256Digester(),
   clock: systemClock,
@@ -99,6 +106,7 @@ export const createRuntime = async (config: Config, logger: Logger) => {
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const deps = createAuthDeps(database.pool, {
       passwordHasher: await createArgon2PasswordHasher(),
+      commonPasswords: await loadZxcvbnCommonPasswords(),
       settings: { accessTokenTtlSeconds: config.accessTokenTtlSeconds, refreshTokenTtlSeconds: config.refreshTokenTtlSeconds },
     });
     await seedClients(deps, config.authClients, logger);

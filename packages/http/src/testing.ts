@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { defaultTokenSettings, type AuthDeps, type PasswordHasher, type TokenSettings } from '@pos-auth/domain';
-import { createArgon2PasswordHasher, isMigrated } from '@pos-auth/infrastructure';
+import { createArgon2PasswordHasher, isMigrated, loadZxcvbnCommonPasswords } from '@pos-auth/infrastructure';
 import { createTestSchema, type TestDatabaseRef } from '@pos-auth/infrastructure/testing';
 import { pino, type Logger } from 'pino';
 import type pg from 'pg';
@@ -46,6 +46,7 @@ export const startTestServer = async (
   const logger = options.logger ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
   const deps = createAuthDeps(schema.pool, {
     passwordHasher: options.passwordHasher ?? (await createArgon2PasswordHasher()),
+    commonPasswords: await loadZxcvbnCommonPasswords(),
     settings: { ...defaultTokenSettings, ...options.settings },
   });
   await seedClients(deps, options.clients ?? [testClient], logger);

@@ -6,3 +6,4 @@ export * from './postgres/projections.js';
 export * from './postgres/read-models.js';
 export * from './embedded/embedded-postgres.js';
 export * from './crypto/index.js';
+export * from './passwords/zxcvbn-common-passwords.js';

@@ -3,7 +3,7 @@
  * to statuses in one place each. Messages are written for the client: nothing internal goes in.
  */
 export type DomainErrorCode =
-  | 'VALIDATION_FAILED'
+  | ValidationErrorCode
   | 'USER_NAME_TAKEN'
   | 'EMAIL_TAKEN'
   | 'ROLE_ELEVATION_FORBIDDEN'
@@ -28,10 +28,25 @@ export interface FieldError {
   readonly message: string;
 }
 
+/**
+ * A request with invalid fields. The code is VALIDATION_FAILED, or, when the password policy's
+ * dictionary or user-name rule is the only thing wrong, that rule's own code, so that a client can
+ * tell the user what to change without parsing messages.
+ */
+export type ValidationErrorCode = 'VALIDATION_FAILED' | 'PASSWORD_TOO_COMMON' | 'PASSWORD_CONTAINS_USER_NAME';
+
+const validationMessages: Record<ValidationErrorCode, string> = {
+  VALIDATION_FAILED: 'The request is invalid.',
+  PASSWORD_TOO_COMMON: 'The password is too common: choose one that is not on lists of frequent or leaked passwords.',
+  PASSWORD_CONTAINS_USER_NAME: 'The password must not contain the user name.',
+};
+
 export class ValidationError extends DomainError {
-  readonly code = 'VALIDATION_FAILED';
-  constructor(readonly errors: readonly FieldError[]) {
-    super('The request is invalid.');
+  constructor(
+    readonly errors: readonly FieldError[],
+    readonly code: ValidationErrorCode = 'VALIDATION_FAILED',
+  ) {
+    super(validationMessages[code]);
   }
 }
 

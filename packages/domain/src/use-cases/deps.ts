@@ -4,6 +4,7 @@ import type { ClientId, SessionId, UserId } from '../shared/ids.js';
 import type {
   Clock,
   ClientReadModel,
+  CommonPasswords,
   EventStore,
   IdGenerator,
   PasswordHasher,
@@ -33,6 +34,7 @@ export interface AuthDeps {
   readonly sessions: SessionReadModel;
   readonly clients: ClientReadModel;
   readonly passwordHasher: PasswordHasher;
+  readonly commonPasswords: CommonPasswords;
   readonly tokens: TokenGenerator;
   readonly digester: SecretDigester;
   readonly clock: Clock;

@@ -1,7 +1,7 @@
 import { ClaimTakenError, EmailTakenError, RoleElevationForbiddenError, UserNameTakenError, ValidationError } from '../shared/errors.js';
 import type { FieldError } from '../shared/errors.js';
 import { UserId, userStreamId } from '../shared/ids.js';
-import type { Claim, UserView } from '../ports.js';
+import type { Claim, CommonPasswords, UserView } from '../ports.js';
 import { checkPassword } from '../user/password-policy.js';
 import { defaultRole, type Role } from '../user/role.js';
 import { decide, initialUser } from '../user/user.js';
@@ -24,19 +24,22 @@ export interface RegisterUserActor {
 
 const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/u;
 
-const validate = (input: RegisterUserInput) => {
+const validate = (input: RegisterUserInput, commonPasswords: CommonPasswords) => {
   const errors: FieldError[] = [];
   const userName = normalizeUserName(input.userName);
   if (isFieldError(userName)) errors.push(userName);
-  const passwordError = checkPassword(input.password, isFieldError(userName) ? undefined : userName.key);
-  if (passwordError) errors.push(passwordError);
+  const password = checkPassword(input.password, { userNameKey: isFieldError(userName) ? undefined : userName.key, commonPasswords });
+  if (password) errors.push(password.error);
   const email = input.email ? input.email.trim() : null;
   if (email !== null && (email.length > 254 || !emailPattern.test(email))) {
     errors.push({ path: 'email', message: 'must be a valid email address' });
   }
   const name = input.name?.trim() || null;
   if (name !== null && name.length > 200) errors.push({ path: 'name', message: 'must be at most 200 characters long' });
-  if (errors.length > 0 || isFieldError(userName)) throw new ValidationError(errors);
+  if (errors.length > 0 || isFieldError(userName)) {
+    // The password rule's own code only when it is the one thing wrong.
+    throw new ValidationError(errors, errors.length === 1 && password ? password.code : 'VALIDATION_FAILED');
+  }
   return { userName, email, name };
 };
 
@@ -51,7 +54,7 @@ export const registerUser = async (
   actor: RegisterUserActor,
   context: RequestContext,
 ): Promise<UserView> => {
-  const { userName, email, name } = validate(input);
+  const { userName, email, name } = validate(input, deps.commonPasswords);
   const isAdmin = actor.principal?.role === 'admin';
   const requestedRole = input.role ?? defaultRole;
   let bootstrap = !isAdmin && !(await deps.users.hasAnyUser());

@@ -49,6 +49,8 @@ interface Mapping {
 /** The one place where domain error codes become HTTP. */
 const domainMappings: Record<DomainErrorCode, Mapping> = {
   VALIDATION_FAILED: { status: 400, title: 'Invalid request', oauth: 'invalid_request' },
+  PASSWORD_TOO_COMMON: { status: 400, title: 'Password too common', oauth: 'invalid_request' },
+  PASSWORD_CONTAINS_USER_NAME: { status: 400, title: 'Password contains the user name', oauth: 'invalid_request' },
   USER_NAME_TAKEN: { status: 409, title: 'User name taken', oauth: 'invalid_request' },
   EMAIL_TAKEN: { status: 409, title: 'Email taken', oauth: 'invalid_request' },
   ROLE_ELEVATION_FORBIDDEN: { status: 403, title: 'Forbidden', oauth: 'invalid_request' },

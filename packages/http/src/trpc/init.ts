@@ -23,6 +23,8 @@ export type Context = Awaited<ReturnType<ReturnType<typeof createContextFactory>
 /** The one place where domain error codes become tRPC codes (and so HTTP statuses). */
 const trpcCodes: Record<DomainErrorCode, TRPCError['code']> = {
   VALIDATION_FAILED: 'BAD_REQUEST',
+  PASSWORD_TOO_COMMON: 'BAD_REQUEST',
+  PASSWORD_CONTAINS_USER_NAME: 'BAD_REQUEST',
   USER_NAME_TAKEN: 'CONFLICT',
   EMAIL_TAKEN: 'CONFLICT',
   ROLE_ELEVATION_FORBIDDEN: 'FORBIDDEN',
