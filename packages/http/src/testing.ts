@@ -7,6 +7,7 @@ import type pg from 'pg';
 import type { ClientSeed } from './config.js';
 import { createAuthDeps, seedClients } from './composition.js';
 import { createApp } from './rest/app.js';
+import { answerMalformedRequests } from './rest/client-errors.js';
 
 export interface TestServer {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
@@ -52,6 +53,7 @@ export const startTestServer = async (
   await seedClients(deps, options.clients ?? [testClient], logger);
   const app = createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'] });
   const server = app.listen(0, '127.0.0.1');
+  answerMalformedRequests(server);
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { basicAuth, startTestServer, type TestServer } from '../testing.js';
@@ -167,6 +168,29 @@ describe('input hygiene at the edge', () => {
       for (const error of errors) expect(error).toMatchObject({ message: expect.any(String), data: { httpStatus: expect.any(Number) } });
     },
   );
+
+  it('answers a URL over 16 KiB with 431 problem details, on tRPC paths too', async () => {
+    for (const path of [`/users/me?q=${'x'.repeat(20_000)}`, `/trpc/users.me?input=${'x'.repeat(20_000)}`]) {
+      const reply = await request(`${server.url}${path}`);
+      expect(reply.status).toBe(431);
+      expect(reply.headers.get('content-type')).toBe('application/problem+json');
+      expect(reply.body).toEqual({ type: 'about:blank', title: 'Request Header Fields Too Large', status: 431, detail: expect.any(String) });
+    }
+  });
+
+  it('answers a request that is not valid HTTP with 400 problem details', async () => {
+    const { port } = new URL(server.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write('GET /users/me HTTP/1.1\r\nHost: x\r\nNot a header\r\n\r\n'));
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(answer).toContain('Content-Type: application/problem+json');
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 400, title: 'Bad Request' });
+  });
 
   it('refuses U+0000 and unpaired surrogates in tRPC inputs with a 400 naming the field', async () => {
     const register = await request(`${server.url}/trpc/users.register`, raw('{"userName":"ev\\u0000il","password":"correct horse battery staple"}'));

@@ -99,8 +99,15 @@ export const createApp = (options: AppOptions): Express => {
       maxBatchSize: trpcMaxBatchSize,
       // Runs before any call; an error here is every call's answer, in tRPC's shape.
       middleware: refuseContentEncoding,
-      responseMeta: ({ errors }) =>
-        errors.some((error) => error.code === 'SERVICE_UNAVAILABLE') ? { headers: { 'Retry-After': String(retryAfterSeconds) } } : {},
+      // tRPC labels the errors it raises before any call (a batch too large, mixed procedure types,
+      // an unsupported content type) text/plain although they are JSON, as everything it answers
+      // on this router (no subscriptions, and JSON lines are application/json too).
+      responseMeta: ({ errors }) => ({
+        headers: {
+          'content-type': 'application/json',
+          ...(errors.some((error) => error.code === 'SERVICE_UNAVAILABLE') ? { 'retry-after': String(retryAfterSeconds) } : {}),
+        },
+      }),
       onError: ({ error, path, req }) => {
         const requestId = req.res?.locals['requestId'];
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path, requestId }, 'tRPC procedure failed');
