@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import pg from 'pg';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { basicAuth, startTestServer, type TestServer } from '../testing.js';
 import { json, request, type Reply } from './http.js';
@@ -104,13 +106,20 @@ describe.skipIf(!onServer)('database faults over HTTP', () => {
   describe('a database that stops accepting connections, then comes back', () => {
     let proxy: TcpProxy;
     let server: TestServer;
+    const logs: Record<string, any>[] = [];
     beforeAll(async () => {
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          logs.push(JSON.parse(chunk.toString()));
+          done();
+        },
+      });
       const target = new URL(database.url);
       proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
       const throughProxy = new URL(database.url);
       throughProxy.hostname = '127.0.0.1';
       throughProxy.port = String(proxy.port);
-      server = await startTestServer({ ...database, url: throughProxy.toString() });
+      server = await startTestServer({ ...database, url: throughProxy.toString() }, { logger: pino({ level: 'warn' }, sink) });
     });
     afterAll(async () => {
       await server?.close();
@@ -148,6 +157,8 @@ describe.skipIf(!onServer)('database faults over HTTP', () => {
         'trpc',
       );
       expect((await request(`${server.url}/health/live`)).status).toBe(200);
+      // The cause is in the log, with the request id; the caller saw none of it.
+      expect(logs.filter((log) => log.msg === 'database unavailable' && log.requestId && log.err?.message).length).toBeGreaterThanOrEqual(6);
 
       await proxy.open();
       await vi.waitFor(async () => expect((await request(`${server.url}/health/ready`)).status).toBe(200), { timeout: 15_000, interval: 100 });

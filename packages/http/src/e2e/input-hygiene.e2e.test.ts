@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { basicAuth, startTestServer, type TestServer } from '../testing.js';
 import { json, request, type Reply } from './http.js';
@@ -107,11 +107,15 @@ describe('input hygiene at the edge', () => {
   describe('encodings', () => {
     const gzipped = (value: unknown) => gzipSync(JSON.stringify(value));
 
-    it('inflates a gzip body on REST', async () => {
+    it.each([
+      ['gzip', gzipSync],
+      ['deflate', deflateSync],
+      ['br', brotliCompressSync],
+    ])('inflates a %s body on REST', async (encoding, compress) => {
       const reply = await request(`${server.url}/users`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
-        body: gzipped({ user_name: 'zipped', password }),
+        headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+        body: compress(JSON.stringify({ user_name: `zipped-${encoding}`, password })),
       });
       expect(reply.status).toBe(201);
     });

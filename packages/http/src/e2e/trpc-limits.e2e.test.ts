@@ -45,6 +45,7 @@ describe('tRPC limits and validation messages', () => {
     const before = { verifies, failed: await failedLogins() };
     const reply = await loginBatch(11);
     expect(reply.status).toBe(400);
+    expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
     const errors = Array.isArray(reply.body) ? reply.body.map((item: { error: unknown }) => item.error) : [reply.body.error];
     for (const error of errors) expect(error).toMatchObject({ message: expect.stringMatching(/batch/i), data: { code: 'BAD_REQUEST', httpStatus: 400 } });
     expect({ verifies, failed: await failedLogins() }).toEqual(before);
