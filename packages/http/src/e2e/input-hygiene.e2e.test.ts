@@ -1,5 +1,7 @@
 import { connect } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { basicAuth, startTestServer, type TestServer } from '../testing.js';
 import { json, request, type Reply } from './http.js';
@@ -18,8 +20,16 @@ describe('input hygiene at the edge', () => {
     body,
   });
 
+  const logs: Record<string, any>[] = [];
+
   beforeAll(async () => {
-    server = await startTestServer(inject('testDatabase'));
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(JSON.parse(chunk.toString()));
+        done();
+      },
+    });
+    server = await startTestServer(inject('testDatabase'), { logger: pino({ level: 'info' }, sink) });
     expect((await request(`${server.url}/users`, json({ user_name: 'owner', password }))).status).toBe(201);
   });
   afterAll(async () => {
@@ -86,6 +96,20 @@ describe('input hygiene at the edge', () => {
     );
     expect(reply.status).toBe(400);
     expect(reply.body.error).toBe('invalid_grant');
+  });
+
+  it('logs the private reason of a refusal that the client is told less about', async () => {
+    const authorization = `Basic ${Buffer.from('admin-panel%00:admin-panel-secret').toString('base64')}`;
+    const reply = await request(
+      `${server.url}/auth/token`,
+      json({ grant_type: 'password', user_name: 'owner', password }, { authorization, 'x-request-id': 'req-nul-basic' }),
+    );
+    expect(reply.body.error_description).toBe('Client authentication failed.');
+    expect(logs.find((log) => log.requestId === 'req-nul-basic')).toMatchObject({
+      msg: 'request refused',
+      status: 401,
+      reason: 'basic_credentials_with_forbidden_characters',
+    });
   });
 
   it.each([

@@ -14,7 +14,7 @@ import { requestId } from './request.js';
 import { usersRoutes } from './users.routes.js';
 
 /** The most calls one tRPC batch may carry (API.md "Abuse limits"). */
-export const trpcMaxBatchSize = 10;
+const trpcMaxBatchSize = 10;
 
 /**
  * tRPC reads its bodies raw: an encoded (gzip, ...) body would only fail as unparsable JSON, so

@@ -24,13 +24,7 @@ export class EdgeError extends Error {
     readonly oauth: OAuthError['error'],
     readonly title: string,
     message: string,
-    readonly options: {
-      readonly errors?: readonly FieldError[];
-      readonly challenge?: string;
-      readonly allow?: string;
-      /** What the log gets when it differs from what the client is told. */
-      readonly reason?: string;
-    } = {},
+    readonly options: { readonly errors?: readonly FieldError[]; readonly challenge?: string; readonly allow?: string } = {},
   ) {
     super(message);
   }
