@@ -21,19 +21,17 @@ const secretRule = secret();
 const param = (body: Body, name: string): string | undefined => {
   const value = body[name];
   if (value === undefined || value === null || value === '') return undefined;
-  if (Array.isArray(value)) throw invalidRequest(`The parameter ${name} is given more than once.`, [{ path: name, message: 'is given more than once' }]);
+  if (Array.isArray(value)) throw invalidRequest(`The parameter ${name} is given more than once.`);
   const rule: z.ZodType<string> = secretParameters.has(name) ? secretRule : textRule;
   const parsed = rule.safeParse(value);
-  if (!parsed.success) {
-    const errors = fieldErrors(parsed.error, name);
-    throw invalidRequest(describeFieldErrors(errors), errors);
-  }
+  // The OAuth error shape has no field list: the description names the parameter.
+  if (!parsed.success) throw invalidRequest(describeFieldErrors(fieldErrors(parsed.error, name)));
   return parsed.data;
 };
 
 const required = (body: Body, name: string, alias?: string): string => {
   const value = param(body, name) ?? (alias === undefined ? undefined : param(body, alias));
-  if (value === undefined) throw invalidRequest(`The parameter ${name} is required.`, [{ path: name, message: 'is required' }]);
+  if (value === undefined) throw invalidRequest(`The parameter ${name} is required.`);
   return value;
 };
 
