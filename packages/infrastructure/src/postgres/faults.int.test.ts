@@ -117,6 +117,7 @@ describe.skipIf(!onServer)('database faults', () => {
 
       const outcome = await transaction;
       expect(isDatabaseUnavailable(outcome)).toBe(true);
+      expect(errors.map((error) => (error as { code?: string }).code)).toEqual(['57P01']);
       expect((await pool.query<{ n: number }>('SELECT 3 AS n')).rows).toEqual([{ n: 3 }]);
       expect(uncaught).toEqual([]);
     } finally {

@@ -86,7 +86,15 @@ export const createPool = (connectionString: string, options: PoolOptions = {}):
   // restart, pg_terminate_backend) would crash the service. So every connection gets a listener
   // for its whole life. The query in flight, if any, rejects on its own; later ones fail at once
   // ("not queryable"), and the connection is destroyed when it is released.
-  pool.on('connect', (client) => client.on('error', (error) => onConnectionError(error)));
+  pool.on('connect', (client) => {
+    // pg reports a lost connection twice (the server's FATAL, then "Connection terminated
+    // unexpectedly"): the first one says why, once is enough.
+    let reported = false;
+    client.on('error', (error) => {
+      if (!reported) onConnectionError(error);
+      reported = true;
+    });
+  });
   // The pool re-emits an idle connection's error on itself; the listener above reported it.
   pool.on('error', () => {});
   return pool;
