@@ -92,6 +92,15 @@ export interface PasswordHasher {
   readonly dummyHash: string;
 }
 
+/**
+ * A dictionary of passwords that attackers try first (leaked, frequent, predictable): NIST SP
+ * 800-63B-4 §3.1.1.2 refuses them whatever their length.
+ */
+export interface CommonPasswords {
+  /** True when the password is on the list, compared case-insensitively after NFKC. */
+  isCommon(password: string): boolean;
+}
+
 export interface RawTokens {
   /** A UUID (v4 layout): the seed's access token. */
   readonly accessToken: string;

@@ -2,6 +2,7 @@ import {
   ClientAlreadyRegisteredError,
   registerClient,
   type AuthDeps,
+  type CommonPasswords,
   type PasswordHasher,
   type RequestContext,
   type Settings,
@@ -15,6 +16,7 @@ import {
   createSha256Digester,
   createTokenGenerator,
   ensureProjectionsCurrent,
+  loadZxcvbnCommonPasswords,
   migrate,
   randomUuidGenerator,
   startEmbeddedPostgres,
@@ -35,11 +37,15 @@ export interface Runtime extends AuthDeps {
  * and the server share one path.
  *
  * @example
- * const deps = await createAuthDeps(pool, { passwordHasher: await createArgon2PasswordHasher(), settings: defaultSettings });
+ * const deps = await createAuthDeps(pool, {
+ *   passwordHasher: await createArgon2PasswordHasher(),
+ *   commonPasswords: await loadZxcvbnCommonPasswords(),
+ *   settings: defaultSettings,
+ * });
  */
 export const createAuthDeps = async (
   pool: pg.Pool,
-  options: { readonly passwordHasher: PasswordHasher; readonly settings: Settings },
+  options: { readonly passwordHasher: PasswordHasher; readonly commonPasswords: CommonPasswords; readonly settings: Settings },
 ): Promise<Runtime> => {
   const { eventStore, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool);
   return {
@@ -48,6 +54,7 @@ export const createAuthDeps = async (
     sessions,
     clients,
     passwordHasher: options.passwordHasher,
+    commonPasswords: options.commonPasswords,
     tokens: createTokenGenerator(serviceKeys.tokenDerivation),
     digester: createSha256Digester(),
     pseudonymizer: createHmacPseudonymizer(serviceKeys.userNameHmac),
@@ -65,10 +72,14 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** A PostgreSQL server when `DATABASE_URL` is set, else the embedded PostgreSQL in `DATA_DIR`. */
-export const openDatabase = async (config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Database> => {
+/**
+ * A PostgreSQL server when `DATABASE_URL` is set, else the embedded PostgreSQL in `DATA_DIR`. A
+ * connection the database drops is logged when a logger is given; the pool replaces it.
+ */
+export const openDatabase = async (config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger?: Logger): Promise<Database> => {
+  const onConnectionError = (error: Error) => logger?.warn({ err: error }, 'database connection lost');
   if (config.databaseUrl !== null) {
-    const pool = createPool(config.databaseUrl);
+    const pool = createPool(config.databaseUrl, { onConnectionError });
     const url = new URL(config.databaseUrl);
     return {
       pool,
@@ -77,7 +88,7 @@ export const openDatabase = async (config: Pick<Config, 'databaseUrl' | 'dataDir
     };
   }
   const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir });
-  const pool = createPool(embedded.connectionString);
+  const pool = createPool(embedded.connectionString, { onConnectionError });
   return {
     pool,
     description: `embedded PostgreSQL 18 in ${config.dataDir}`,
@@ -113,11 +124,15 @@ export const settingsFrom = (config: Config): Settings => ({
 
 /** Opens the database, migrates it, brings the projections up to date and builds the ports. */
 export const createRuntime = async (config: Config, logger: Logger) => {
-  const database = await openDatabase(config);
+  const database = await openDatabase(config, logger);
   try {
     const { applied } = await migrate(database.pool);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    const deps = await createAuthDeps(database.pool, { passwordHasher: await createArgon2PasswordHasher(), settings: settingsFrom(config) });
+    const deps = await createAuthDeps(database.pool, {
+      passwordHasher: await createArgon2PasswordHasher(),
+      commonPasswords: await loadZxcvbnCommonPasswords(),
+      settings: settingsFrom(config),
+    });
     const projections = await ensureProjectionsCurrent(database.pool, deps.eventStore);
     if (projections.rebuilt) logger.info({ replayed: projections.replayed }, 'projections rebuilt from the event log');
     await seedClients(deps, config.authClients, logger);

@@ -12,7 +12,7 @@ import {
   type AuthDeps,
   type IssuedTokens,
 } from '@pos-auth/domain';
-import { createArgon2PasswordHasher } from '@pos-auth/infrastructure';
+import { createArgon2PasswordHasher, loadZxcvbnCommonPasswords } from '@pos-auth/infrastructure';
 import { createTestSchema } from '@pos-auth/infrastructure/testing';
 import { pino } from 'pino';
 import { createAuthDeps, seedClients, type Runtime } from './composition.js';
@@ -42,6 +42,7 @@ describe('token security with a frozen clock', () => {
     deps = {
       ...(await createAuthDeps(schema.pool, {
         passwordHasher: await createArgon2PasswordHasher(),
+        commonPasswords: await loadZxcvbnCommonPasswords(),
         settings: { ...defaultSettings, accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600 },
       })),
       clock: { now: () => frozen },

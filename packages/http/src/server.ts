@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { createRuntime } from './composition.js';
 import { trackRequests } from './drain.js';
 import { createApp } from './rest/app.js';
+import { answerMalformedRequests } from './rest/client-errors.js';
 
 /** How long shutdown waits for requests in flight before cutting their connections. */
 const shutdownGraceMs = 10_000;
@@ -37,6 +38,7 @@ export const startServer = async (config: Config, logger: Logger): Promise<Runni
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
   });
+  answerMalformedRequests(server);
   // Keep-alive sockets must not outlive a load balancer's idle timeout, nor hold up shutdown.
   server.keepAliveTimeout = 65_000;
   const requests = trackRequests(server);

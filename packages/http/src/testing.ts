@@ -1,18 +1,21 @@
 import type { AddressInfo } from 'node:net';
-import { defaultSettings, type Settings } from '@pos-auth/domain';
-import { createArgon2PasswordHasher, isMigrated } from '@pos-auth/infrastructure';
+import { defaultSettings, type PasswordHasher, type Settings } from '@pos-auth/domain';
+import { createArgon2PasswordHasher, isMigrated, loadZxcvbnCommonPasswords } from '@pos-auth/infrastructure';
 import { createTestSchema, type TestDatabaseRef } from '@pos-auth/infrastructure/testing';
 import { pino, type Logger } from 'pino';
 import type pg from 'pg';
 import type { ClientSeed } from './config.js';
 import { createAuthDeps, seedClients, type Runtime } from './composition.js';
 import { createApp } from './rest/app.js';
+import { answerMalformedRequests } from './rest/client-errors.js';
 
 export interface TestServer {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
   readonly url: string;
   readonly deps: Runtime;
   readonly pool: pg.Pool;
+  /** The server's schema, also the `application_name` of its connections. */
+  readonly schema: string;
   readonly client: ClientSeed;
   close(): Promise<void>;
 }
@@ -36,23 +39,28 @@ export const startTestServer = async (
     readonly poolMax?: number;
     readonly clients?: readonly ClientSeed[];
     readonly logger?: Logger;
+    /** The real argon2id hasher unless given (a test may count calls, or make hashing cheap). */
+    readonly passwordHasher?: PasswordHasher;
   } = {},
 ): Promise<TestServer> => {
   const schema = await createTestSchema(database, options.poolMax === undefined ? {} : { max: options.poolMax });
   const logger = options.logger ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
   const deps = await createAuthDeps(schema.pool, {
-    passwordHasher: await createArgon2PasswordHasher(),
+    passwordHasher: options.passwordHasher ?? (await createArgon2PasswordHasher()),
+    commonPasswords: await loadZxcvbnCommonPasswords(),
     settings: { ...defaultSettings, ...options.settings },
   });
   await seedClients(deps, options.clients ?? [testClient], logger);
   const app = createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'] });
   const server = app.listen(0, '127.0.0.1');
+  answerMalformedRequests(server);
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     deps,
     pool: schema.pool,
+    schema: schema.schema,
     client: options.clients?.[0] ?? testClient,
     close: async () => {
       server.closeAllConnections();

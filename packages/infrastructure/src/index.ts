@@ -1,4 +1,5 @@
 export * from './postgres/pool.js';
+export * from './postgres/unavailable.js';
 export * from './postgres/migrate.js';
 export * from './postgres/event-store.js';
 export * from './postgres/projection.js';
@@ -9,3 +10,4 @@ export * from './postgres/read-models.js';
 export * from './embedded/embedded-postgres.js';
 export * from './crypto/index.js';
 export * from './persistence.js';
+export * from './passwords/zxcvbn-common-passwords.js';

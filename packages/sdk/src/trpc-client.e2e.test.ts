@@ -163,6 +163,15 @@ describe('the tRPC client against a fresh server', () => {
     expect(batched.calls).toEqual(['GET /trpc/users.me,users.me Bearer 200']);
   });
 
+  it('splits the calls of one tick into batches of at most 10, as the server requires', async () => {
+    const batched = recordingFetch();
+    const trpc = trpcFor({ fetch: batched.fetch });
+    const users = await Promise.all(Array.from({ length: 23 }, () => trpc.users.me.query()));
+    expect(users.map((user) => user.userName)).toEqual(users.map(() => 'tia'));
+    expect(batched.calls.map((call) => call.split(' ')[1]?.split(',').length).sort()).toEqual([10, 10, 3]);
+    expect(batched.calls.every((call) => call.endsWith(' 200'))).toBe(true);
+  });
+
   it('takes its access token from the REST client, refreshing through it', async () => {
     const rest = createPosAuthClient({ baseUrl: server.url, ...server.client, now: () => Date.now() + 1800 * 1000 });
     const trpc = trpcFor({ getAccessToken: () => (rest.tokens === null ? null : rest.getAccessToken()) });

@@ -16,14 +16,18 @@ export interface PosAuthTrpcClientOptions {
 /** The typed tRPC client of pos-auth's router: `users.register`, `users.me`, `auth.token`, `auth.refresh`. */
 export type PosAuthTrpcClient = TRPCClient<AppRouter>;
 
+/** The most calls the server takes in one batch (API.md "Abuse limits"); more are split. */
+const maxBatchCalls = 10;
+
 /** The procedure that authenticates the client itself (`Authorization: Basic`), never a user. */
 const clientAuthenticatedPath = 'auth.token';
 
 /**
  * Creates a typed tRPC client for pos-auth's router (`AppRouter`, imported as a type only: the
- * server is not a run-time dependency). Calls made in the same tick are batched into one HTTP
- * request whose `Authorization` is `Bearer <token>` when `getAccessToken` gives a token, else
- * `Basic` client credentials when `client` is given, else absent. `auth.token` always goes in a
+ * server is not a run-time dependency). Calls made in the same tick are batched, at most 10 to one
+ * HTTP request (the server's cap), whose `Authorization` is `Bearer <token>` when
+ * `getAccessToken` gives a token, else `Basic` client credentials when `client` is given, else
+ * absent. `auth.token` always goes in a
  * batch of its own kind with the client's `Basic` credentials, since that is what it reads, even
  * while a user is logged in. Refusals are `TRPCClientError`s whose `data` carries `httpStatus`,
  * the `domainCode` (`USER_NAME_TAKEN`, `INVALID_GRANT`, ...) and the `fieldErrors`.
@@ -52,6 +56,7 @@ export const createPosAuthTrpcClient = (options: PosAuthTrpcClientOptions): PosA
     httpBatchLink<AppRouter>({
       url: options.url,
       headers,
+      maxItems: maxBatchCalls,
       // tRPC's own RequestInit type may carry `signal: undefined`, which fetch accepts at run time.
       ...(customFetch === undefined ? {} : { fetch: (url, init) => customFetch(url, init as RequestInit) }),
     });

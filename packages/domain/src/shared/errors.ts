@@ -4,7 +4,7 @@
  * Refusals that have a private reason carry it in `reason`, for the log only.
  */
 export type DomainErrorCode =
-  | 'VALIDATION_FAILED'
+  | ValidationErrorCode
   | 'USER_NAME_TAKEN'
   | 'EMAIL_TAKEN'
   | 'ROLE_ELEVATION_FORBIDDEN'
@@ -33,10 +33,25 @@ export interface FieldError {
   readonly message: string;
 }
 
+/**
+ * A request with invalid fields. The code is VALIDATION_FAILED, or, when the password policy's
+ * dictionary or user-name rule is the only thing wrong, that rule's own code, so that a client can
+ * tell the user what to change without parsing messages.
+ */
+export type ValidationErrorCode = 'VALIDATION_FAILED' | 'PASSWORD_TOO_COMMON' | 'PASSWORD_CONTAINS_USER_NAME';
+
+const validationMessages: Record<ValidationErrorCode, string> = {
+  VALIDATION_FAILED: 'The request is invalid.',
+  PASSWORD_TOO_COMMON: 'The password is too common: choose one that is not on lists of frequent or leaked passwords.',
+  PASSWORD_CONTAINS_USER_NAME: 'The password must not contain the user name.',
+};
+
 export class ValidationError extends DomainError {
-  readonly code = 'VALIDATION_FAILED';
-  constructor(readonly errors: readonly FieldError[]) {
-    super('The request is invalid.');
+  constructor(
+    readonly errors: readonly FieldError[],
+    readonly code: ValidationErrorCode = 'VALIDATION_FAILED',
+  ) {
+    super(validationMessages[code]);
   }
 }
 
@@ -80,10 +95,10 @@ export class LastAdminError extends DomainError {
   }
 }
 
-/** Client authentication failed. One message whatever the reason. */
+/** Client authentication failed. One message whatever the reason; the reason goes to the log. */
 export class InvalidClientError extends DomainError {
   readonly code = 'INVALID_CLIENT';
-  constructor(readonly reason = 'invalid_client_credentials') {
+  constructor(readonly reason = 'unknown_client_or_wrong_secret') {
     super('Client authentication failed.');
   }
 }

@@ -6,6 +6,7 @@ import { defaultBackoffPolicy } from '../login/login-attempts.js';
 import type {
   Clock,
   ClientReadModel,
+  CommonPasswords,
   ConflictBackoff,
   EventStore,
   IdGenerator,
@@ -49,6 +50,7 @@ export interface AuthDeps {
   readonly sessions: SessionReadModel;
   readonly clients: ClientReadModel;
   readonly passwordHasher: PasswordHasher;
+  readonly commonPasswords: CommonPasswords;
   readonly tokens: TokenGenerator;
   readonly digester: SecretDigester;
   readonly pseudonymizer: Pseudonymizer;

@@ -111,8 +111,8 @@ const checkNewPassword = async (deps: AuthDeps, userId: UserId, password: string
   const user = await deps.users.getUser(userId);
   if (user === null) throw new UserNotFoundError();
   const userName = normalizeUserName(user.userName);
-  const error = checkPassword(password, isFieldError(userName) ? undefined : userName.key);
-  if (error !== null) throw new ValidationError([{ ...error, path: 'new_password' }]);
+  const refusal = checkPassword(password, { userNameKey: isFieldError(userName) ? undefined : userName.key, commonPasswords: deps.commonPasswords });
+  if (refusal !== null) throw new ValidationError([{ ...refusal.error, path: 'new_password' }], refusal.code);
 };
 
 /** `POST /users/me/password`: the user changes their own password; their other sessions end. */

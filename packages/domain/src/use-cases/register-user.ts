@@ -1,7 +1,7 @@
 import { ClaimTakenError, EmailTakenError, RoleElevationForbiddenError, UserNameTakenError, ValidationError, WrongExpectedVersionError } from '../shared/errors.js';
 import type { FieldError } from '../shared/errors.js';
 import { UserId, adminRosterStreamId, userStreamId } from '../shared/ids.js';
-import type { Claim, UserView } from '../ports.js';
+import type { Claim, CommonPasswords, UserView } from '../ports.js';
 import { checkPassword } from '../user/password-policy.js';
 import { defaultRole, type Role } from '../user/role.js';
 import { userDecider } from '../user/user.js';
@@ -25,14 +25,17 @@ export interface RegisterUserActor {
   readonly clientId: string | null;
 }
 
-const validate = (input: RegisterUserInput) => {
+const validate = (input: RegisterUserInput, commonPasswords: CommonPasswords) => {
   const errors: FieldError[] = [];
   const userName = normalizeUserName(input.userName);
   if (isFieldError(userName)) errors.push(userName);
-  const passwordError = checkPassword(input.password, isFieldError(userName) ? undefined : userName.key);
-  if (passwordError) errors.push(passwordError);
+  const password = checkPassword(input.password, { userNameKey: isFieldError(userName) ? undefined : userName.key, commonPasswords });
+  if (password) errors.push(password.error);
   const profile = validateProfile({ email: input.email ?? null, name: input.name ?? null }, errors);
-  if (errors.length > 0 || isFieldError(userName)) throw new ValidationError(errors);
+  if (errors.length > 0 || isFieldError(userName)) {
+    // The password rule's own code only when it is the one thing wrong.
+    throw new ValidationError(errors, errors.length === 1 && password ? password.code : 'VALIDATION_FAILED');
+  }
   return { userName, email: profile.email ?? null, name: profile.name ?? null };
 };
 
@@ -49,7 +52,7 @@ export const registerUser = async (
   actor: RegisterUserActor,
   context: RequestContext,
 ): Promise<UserView> => {
-  const { userName, email, name } = validate(input);
+  const { userName, email, name } = validate(input, deps.commonPasswords);
   const isAdmin = actor.principal?.role === 'admin';
   const requestedRole = input.role ?? defaultRole;
   if (!isAdmin && requestedRole !== defaultRole && (await deps.users.hasAnyUser())) throw new RoleElevationForbiddenError();

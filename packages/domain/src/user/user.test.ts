@@ -82,16 +82,31 @@ describe('user names', () => {
 });
 
 describe('password policy', () => {
+  // A stand-in for the dictionary adapter: the port compares case-insensitively.
+  const commonPasswords = { isCommon: (password: string) => ['password', '12345678', 'password1'].includes(password.toLowerCase()) };
+  const check = (password: string, userNameKey?: string) => checkPassword(password, { userNameKey, commonPasswords });
+
   it.each([
-    ['short', 'at least 8'],
-    ['x'.repeat(1025), 'at most 1024 bytes'],
-    ['é'.repeat(513), 'at most 1024 bytes'], // 513 characters, 1026 bytes
-    ['alice123', 'must not be the user name'],
-  ])('refuses %j', (password, message) => {
-    expect(checkPassword(password, 'alice123')?.message).toContain(message);
+    ['short', 'VALIDATION_FAILED', 'at least 8'],
+    ['x'.repeat(1025), 'VALIDATION_FAILED', 'at most 1024 bytes'],
+    ['é'.repeat(513), 'VALIDATION_FAILED', 'at most 1024 bytes'], // 513 characters, 1026 bytes
+    ['password', 'PASSWORD_TOO_COMMON', 'too common'],
+    ['12345678', 'PASSWORD_TOO_COMMON', 'too common'],
+    ['Password1', 'PASSWORD_TOO_COMMON', 'too common'],
+    ['alice123', 'PASSWORD_CONTAINS_USER_NAME', 'must not contain the user name'],
+    ['my name is ALICE123!', 'PASSWORD_CONTAINS_USER_NAME', 'must not contain the user name'],
+    ['ｍｙ ａｌｉｃｅ１２３ pass', 'PASSWORD_CONTAINS_USER_NAME', 'must not contain the user name'], // full-width: equal after NFKC
+  ])('refuses %j with %s', (password, code, message) => {
+    const refusal = check(password, 'alice123');
+    expect(refusal?.code).toBe(code);
+    expect(refusal?.error).toEqual({ path: 'password', message: expect.stringContaining(message) });
   });
 
   it('accepts a long passphrase in any script', () => {
-    expect(checkPassword('пароль-достаточно-длинный', 'alice')).toBeNull();
+    expect(check('пароль-достаточно-длинный', 'alice')).toBeNull();
+  });
+
+  it('checks no user name when the user name itself is invalid', () => {
+    expect(check('a perfectly fine passphrase')).toBeNull();
   });
 });

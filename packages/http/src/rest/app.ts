@@ -1,15 +1,36 @@
+import { TRPCError } from '@trpc/server';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import cors from 'cors';
-import express, { type Express } from 'express';
+import express, { type Express, type Request } from 'express';
 import type { AuthDeps } from '@pos-auth/domain';
 import type { Logger } from 'pino';
 import { appRouter } from '../trpc/router.js';
 import { createContextFactory } from '../trpc/init.js';
 import { authRoutes } from './auth.routes.js';
-import { errorHandler, methodNotAllowed, notFound } from './errors.js';
+import { errorHandler, methodNotAllowed, notFound, retryAfterSeconds } from './errors.js';
+import { securityHeaders } from './headers.js';
 import { sendProblem, statusProblem } from './problem.js';
 import { requestId } from './request.js';
 import { usersRoutes } from './users.routes.js';
+
+/** The most calls one tRPC batch may carry (API.md "Abuse limits"). */
+const trpcMaxBatchSize = 10;
+
+/**
+ * tRPC reads its bodies raw: an encoded (gzip, ...) body would only fail as unparsable JSON, so
+ * any Content-Encoding but identity is refused as what it is, 415.
+ */
+const refuseContentEncoding = (req: Request, _res: unknown, next: (error?: unknown) => void): void => {
+  const encoding = req.headers['content-encoding']?.trim().toLowerCase();
+  if (encoding === undefined || encoding === '' || encoding === 'identity') return next();
+  next(new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Content-Encoding is not supported here; send the body unencoded.' }));
+};
+
+/** A refusal's private reason, for the log: the domain's when it has one, else the message. */
+const reasonOf = (error: TRPCError): string => {
+  const cause = error.cause as { reason?: unknown } | undefined;
+  return typeof cause?.reason === 'string' ? cause.reason : error.message;
+};
 
 export interface AppOptions {
   readonly deps: AuthDeps;
@@ -38,6 +59,7 @@ export const createApp = (options: AppOptions): Express => {
   app.set('etag', false);
 
   app.use(requestId);
+  app.use(securityHeaders);
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     app.use(
       cors({
@@ -73,8 +95,24 @@ export const createApp = (options: AppOptions): Express => {
       router: appRouter,
       createContext: createContextFactory(deps),
       maxBodySize: 16 * 1024,
-      onError: ({ error, path }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'tRPC procedure failed');
+      // API.md "Abuse limits": a larger batch is refused (400) before any of its calls runs.
+      maxBatchSize: trpcMaxBatchSize,
+      // Runs before any call; an error here is every call's answer, in tRPC's shape.
+      middleware: refuseContentEncoding,
+      // tRPC labels the errors it raises before any call (a batch too large, mixed procedure types,
+      // an unsupported content type) text/plain although they are JSON, as everything it answers
+      // on this router (no subscriptions, and JSON lines are application/json too).
+      responseMeta: ({ errors }) => ({
+        headers: {
+          'content-type': 'application/json',
+          ...(errors.some((error) => error.code === 'SERVICE_UNAVAILABLE') ? { 'retry-after': String(retryAfterSeconds) } : {}),
+        },
+      }),
+      onError: ({ error, path, req }) => {
+        const requestId = req.res?.locals['requestId'];
+        if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path, requestId }, 'tRPC procedure failed');
+        else if (error.code === 'SERVICE_UNAVAILABLE') logger.warn({ err: error.cause ?? error, path, requestId }, 'database unavailable');
+        else logger.info({ path, requestId, code: error.code, reason: reasonOf(error) }, 'request refused');
       },
     }),
   );

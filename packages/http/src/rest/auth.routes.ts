@@ -1,5 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { InvalidClientError, refreshToken, type AuthDeps, type ClientCredentialsInput, type IssuedTokens } from '@pos-auth/domain';
+import type { z } from 'zod';
+import { describeFieldErrors, fieldErrors, secret, text } from '../input.js';
 import { grantToken, type TokenGrant } from '../token-grants.js';
 import { EdgeError, invalidRequest, methodNotAllowed, oauthErrors } from './errors.js';
 import { readAuthorization } from './credentials.js';
@@ -7,13 +9,24 @@ import { accepts, formBody, jsonBody, requestContext, requireParsedBody } from '
 
 type Body = Record<string, unknown>;
 
-/** One parameter: absent, or a single string. Given twice (`a=1&a=2`) is an error (RFC 6749 §3.2). */
+/** Secrets may hold any character but U+0000 and unpaired surrogates; every other parameter is text. */
+const secretParameters = new Set(['password', 'client_secret']);
+const textRule = text();
+const secretRule = secret();
+
+/**
+ * One parameter: absent, or a single string that passes the text rule (`input.ts`). Given twice
+ * (`a=1&a=2`) is an error (RFC 6749 §3.2).
+ */
 const param = (body: Body, name: string): string | undefined => {
   const value = body[name];
   if (value === undefined || value === null || value === '') return undefined;
   if (Array.isArray(value)) throw invalidRequest(`The parameter ${name} is given more than once.`);
-  if (typeof value !== 'string') throw invalidRequest(`The parameter ${name} must be a string.`);
-  return value;
+  const rule: z.ZodType<string> = secretParameters.has(name) ? secretRule : textRule;
+  const parsed = rule.safeParse(value);
+  // The OAuth error shape has no field list: the description names the parameter.
+  if (!parsed.success) throw invalidRequest(describeFieldErrors(fieldErrors(parsed.error, name)));
+  return parsed.data;
 };
 
 const required = (body: Body, name: string, alias?: string): string => {

@@ -1,11 +1,18 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { DomainError, TooManyAttemptsError, type DomainErrorCode, type FieldError } from '@pos-auth/domain';
+import { isDatabaseUnavailable } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
 import { domainProblem, sendOAuthError, sendProblem, statusProblem, type OAuthError } from './problem.js';
 
 export const basicChallenge = 'Basic realm="pos-auth"';
 export const bearerChallenge = 'Bearer realm="pos-auth"';
 export const invalidTokenChallenge = 'Bearer realm="pos-auth", error="invalid_token"';
+
+/** What a 503 asks the caller to wait, in whole seconds: a lost connection is replaced at once. */
+export const retryAfterSeconds = 2;
+
+export const unavailableDetail = 'The service is temporarily unavailable. Try again shortly.';
 
 /**
  * An error the REST edge raises itself (a malformed request, a missing header), in both shapes:
@@ -33,13 +40,12 @@ interface Mapping {
   readonly challenge?: string;
 }
 
-/** Headers a refusal carries beside its body. */
-const headersOf = (error: DomainError): Record<string, string> =>
-  error instanceof TooManyAttemptsError ? { 'Retry-After': String(error.retryAfterSeconds) } : {};
 
 /** The one place where domain error codes become HTTP. */
 const domainMappings: Record<DomainErrorCode, Mapping> = {
   VALIDATION_FAILED: { status: 400, title: 'Invalid request', oauth: 'invalid_request' },
+  PASSWORD_TOO_COMMON: { status: 400, title: 'Password too common', oauth: 'invalid_request' },
+  PASSWORD_CONTAINS_USER_NAME: { status: 400, title: 'Password contains the user name', oauth: 'invalid_request' },
   USER_NAME_TAKEN: { status: 409, title: 'User name taken', oauth: 'invalid_request' },
   EMAIL_TAKEN: { status: 409, title: 'Email taken', oauth: 'invalid_request' },
   ROLE_ELEVATION_FORBIDDEN: { status: 403, title: 'Forbidden', oauth: 'invalid_request' },
@@ -70,19 +76,37 @@ const parserMappings: Record<string, { status: number; title: string; detail: st
   'parameters.too.many': { status: 413, title: 'Content Too Large', detail: 'The request has too many parameters.' },
 };
 
+/** zlib's errors, when a gzip, deflate or br body does not inflate; body-parser passes them on as 400s. */
+const isUndecodableBody = (error: { readonly code?: unknown }) => typeof error.code === 'string' && error.code.startsWith('Z_');
+
 type Classified = Mapping & {
   readonly detail: string;
-  readonly headers?: Readonly<Record<string, string>>;
   readonly code?: string;
   readonly errors?: readonly FieldError[];
   readonly allow?: string;
+  readonly retryAfter?: number;
+  /** For the log: why, when the client is told less. */
+  readonly reason?: string;
+};
+
+const frameworkStatus = (error: { readonly status?: unknown; readonly statusCode?: unknown }): number | null => {
+  const status = error.status ?? error.statusCode;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 500 ? status : null;
 };
 
 const classify = (error: unknown): Classified | null => {
   if (error instanceof DomainError) {
     const mapping = domainMappings[error.code];
     const errors = 'errors' in error ? (error.errors as readonly FieldError[]) : undefined;
-    return { ...mapping, detail: error.message, code: error.code, headers: headersOf(error), ...(errors ? { errors } : {}) };
+    const reason = 'reason' in error && typeof error.reason === 'string' ? error.reason : undefined;
+    return {
+      ...mapping,
+      detail: error.message,
+      code: error.code,
+      ...(errors ? { errors } : {}),
+      ...(reason ? { reason } : {}),
+      ...(error instanceof TooManyAttemptsError ? { retryAfter: error.retryAfterSeconds } : {}),
+    };
   }
   if (error instanceof EdgeError) {
     return {
@@ -93,10 +117,25 @@ const classify = (error: unknown): Classified | null => {
       ...error.options,
     };
   }
-  const type = (error as { type?: unknown } | null)?.type;
+  if (isDatabaseUnavailable(error)) {
+    return { status: 503, title: 'Service Unavailable', oauth: 'temporarily_unavailable', detail: unavailableDetail, retryAfter: retryAfterSeconds };
+  }
+  if (typeof error !== 'object' || error === null) return null;
+  const reason = error instanceof Error ? error.message : undefined;
+  const type = (error as { type?: unknown }).type;
   if (typeof type === 'string' && type in parserMappings) {
     const { status, title, detail } = parserMappings[type]!;
-    return { status, title, detail, oauth: 'invalid_request' };
+    return { status, title, detail, oauth: 'invalid_request', ...(reason ? { reason } : {}) };
+  }
+  if (isUndecodableBody(error)) {
+    return { status: 400, title: 'Bad Request', detail: 'The request body could not be decoded.', oauth: 'invalid_request', ...(reason ? { reason } : {}) };
+  }
+  // Any other framework error that blames the request (a path that does not percent-decode, ...)
+  // keeps its status; its message is not for the client.
+  const status = frameworkStatus(error);
+  if (status !== null) {
+    const title = STATUS_CODES[status] ?? 'Bad Request';
+    return { status, title, detail: `The request was refused: ${title}.`, oauth: 'invalid_request', ...(reason ? { reason } : {}) };
   }
   return null;
 };
@@ -104,7 +143,7 @@ const classify = (error: unknown): Classified | null => {
 const send = (res: Response, classified: Classified, shape: 'oauth' | 'problem') => {
   if (classified.challenge) res.set('WWW-Authenticate', classified.challenge);
   if (classified.allow) res.set('Allow', classified.allow);
-  if (classified.headers) res.set(classified.headers);
+  if (classified.retryAfter !== undefined) res.set('Retry-After', String(classified.retryAfter));
   if (shape === 'oauth') {
     sendOAuthError(res, classified.status, { error: classified.oauth, error_description: classified.detail });
     return;
@@ -123,7 +162,8 @@ export const oauthErrors: RequestHandler = (_req, res, next) => {
 
 /**
  * The one REST error middleware: maps what it knows, and for anything else logs the cause with
- * the request id and answers a bare 500 that shows nothing internal.
+ * the request id and answers a bare 500 that shows nothing internal. A refusal is logged with its
+ * reason; a database that cannot be reached with its cause.
  */
 export const errorHandler =
   (logger: Logger): ErrorRequestHandler =>
@@ -136,12 +176,9 @@ export const errorHandler =
     }
     const classified = classify(error);
     if (classified) {
-      // The caller sees the public message; the log keeps why (a refusal's private reason).
-      const reason = (error as { reason?: unknown }).reason;
-      logger.info(
-        { requestId: res.locals['requestId'], status: classified.status, code: classified.code ?? classified.oauth, ...(typeof reason === 'string' ? { reason } : {}) },
-        'request refused',
-      );
+      const requestId = res.locals['requestId'];
+      if (classified.status === 503) logger.warn({ err: error, requestId, method: req.method, path: req.path }, 'database unavailable');
+      else logger.info({ requestId, status: classified.status, code: classified.code, reason: classified.reason ?? classified.detail }, 'request refused');
       send(res, classified, shape);
       return;
     }

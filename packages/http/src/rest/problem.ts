@@ -21,7 +21,8 @@ export interface OAuthError {
     | 'unsupported_grant_type'
     | 'invalid_scope'
     | 'slow_down'
-    | 'server_error';
+    | 'server_error'
+    | 'temporarily_unavailable';
   readonly error_description: string;
 }
 

@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { UserId, UserNotFoundError, getUser, registerUser, roles, type AuthDeps, type UserView } from '@pos-auth/domain';
 import { z } from 'zod';
 import { identifyRegistrant, requirePrincipal } from '../callers.js';
+import { secret, text } from '../input.js';
 import { methodNotAllowed } from './errors.js';
 import { readAuthorization } from './credentials.js';
 import { accepts, jsonBody, requestContext, requireParsedBody } from './request.js';
@@ -11,11 +12,11 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 /** The seed's body; unknown fields are ignored. */
 const registerBody = z.object({
-  user_name: z.string(),
-  password: z.string(),
+  user_name: text(),
+  password: secret(),
   grant_type: z.literal('password', { error: 'must be "password" when present' }).optional(),
-  email: z.string().nullish(),
-  name: z.string().nullish(),
+  email: text().nullish(),
+  name: text().nullish(),
   role: z.enum(roles, { error: `must be one of ${roles.join(', ')}` }).optional(),
 });
 

@@ -1,8 +1,12 @@
 import { TRPCError, initTRPC } from '@trpc/server';
 import type { CreateExpressContextOptions } from '@trpc/server/adapters/express';
 import { DomainError, type AuthDeps, type DomainErrorCode, type FieldError } from '@pos-auth/domain';
+import { isDatabaseUnavailable } from '@pos-auth/infrastructure';
+import { z } from 'zod';
 import { requirePrincipal } from '../callers.js';
+import { describeFieldErrors, fieldErrors } from '../input.js';
 import { readAuthorization } from '../rest/credentials.js';
+import { unavailableDetail } from '../rest/errors.js';
 import { requestContext } from '../rest/request.js';
 
 /** Per request: the use cases' ports, where the request came from, and its credentials (read lazily). */
@@ -19,6 +23,8 @@ export type Context = Awaited<ReturnType<ReturnType<typeof createContextFactory>
 /** The one place where domain error codes become tRPC codes (and so HTTP statuses). */
 const trpcCodes: Record<DomainErrorCode, TRPCError['code']> = {
   VALIDATION_FAILED: 'BAD_REQUEST',
+  PASSWORD_TOO_COMMON: 'BAD_REQUEST',
+  PASSWORD_CONTAINS_USER_NAME: 'BAD_REQUEST',
   USER_NAME_TAKEN: 'CONFLICT',
   EMAIL_TAKEN: 'CONFLICT',
   ROLE_ELEVATION_FORBIDDEN: 'FORBIDDEN',
@@ -36,44 +42,48 @@ const trpcCodes: Record<DomainErrorCode, TRPCError['code']> = {
   CLAIM_TAKEN: 'CONFLICT',
 };
 
-const fieldErrorsOf = (cause: unknown): FieldError[] | null => {
-  if (cause instanceof DomainError && 'errors' in cause) return cause.errors as FieldError[];
-  const issues = (cause as { issues?: unknown } | undefined)?.issues;
-  if (!Array.isArray(issues)) return null;
-  return issues.map((issue: { path?: PropertyKey[]; message: string }) => ({
-    path: (issue.path ?? []).map(String).join('.') || '(input)',
-    message: issue.message,
-  }));
-};
+/** An input that failed its zod schema, as field errors; null for anything else. */
+const inputErrorsOf = (cause: unknown): FieldError[] | null => (cause instanceof z.ZodError ? fieldErrors(cause, '(input)') : null);
+
+const fieldErrorsOf = (cause: unknown): readonly FieldError[] | null =>
+  cause instanceof DomainError && 'errors' in cause ? (cause.errors as readonly FieldError[]) : inputErrorsOf(cause);
+
+const internalMessage = 'An unexpected error occurred. It has been logged.';
 
 const t = initTRPC.context<Context>().create({
   isDev: false,
-  errorFormatter: ({ shape, error }) => ({
-    ...shape,
-    // A 500's message is the cause's; the caller gets a generic one and the log the cause.
-    message: error.code === 'INTERNAL_SERVER_ERROR' ? 'An unexpected error occurred. It has been logged.' : shape.message,
-    data: {
-      code: shape.data.code,
-      httpStatus: shape.data.httpStatus,
-      path: shape.data.path,
-      domainCode: error.cause instanceof DomainError ? error.cause.code : null,
-      fieldErrors: fieldErrorsOf(error.cause),
-    },
-  }),
+  errorFormatter: ({ shape, error }) => {
+    const inputErrors = inputErrorsOf(error.cause);
+    return {
+      ...shape,
+      // A 500's message is the cause's; the caller gets a generic one and the log the cause. An
+      // input's message is zod's JSON dump of its issues; the caller gets one readable line.
+      message:
+        error.code === 'INTERNAL_SERVER_ERROR' ? internalMessage : inputErrors !== null ? describeFieldErrors(inputErrors) : shape.message,
+      data: {
+        code: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path,
+        domainCode: error.cause instanceof DomainError ? error.cause.code : null,
+        fieldErrors: fieldErrorsOf(error.cause),
+      },
+    };
+  },
 });
 
 export const router = t.router;
 
-const mapDomainErrors = t.middleware(async ({ next }) => {
+/** Domain errors, and a database that cannot be reached (503), as tRPC errors; REST maps the same in rest/errors.ts. */
+const mapErrors = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof DomainError) {
-    const cause = result.error.cause;
-    throw new TRPCError({ code: trpcCodes[cause.code], message: cause.message, cause });
-  }
+  if (result.ok) return result;
+  const cause = result.error.cause;
+  if (cause instanceof DomainError) throw new TRPCError({ code: trpcCodes[cause.code], message: cause.message, cause });
+  if (isDatabaseUnavailable(cause)) throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: unavailableDetail, cause });
   return result;
 });
 
-export const publicProcedure = t.procedure.use(mapDomainErrors);
+export const publicProcedure = t.procedure.use(mapErrors);
 
 /** Needs a valid bearer access token; adds its holder to the context. */
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {

@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { defaultSettings, type AuthDeps } from '@pos-auth/domain';
-import { createArgon2PasswordHasher } from '@pos-auth/infrastructure';
+import { createArgon2PasswordHasher, loadZxcvbnCommonPasswords } from '@pos-auth/infrastructure';
 import { createTestSchema } from '@pos-auth/infrastructure/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -22,7 +22,11 @@ describe('tRPC router', () => {
   beforeAll(async () => {
     const schema = await createTestSchema(inject('testDatabase'));
     drop = schema.drop;
-    deps = await createAuthDeps(schema.pool, { passwordHasher: await createArgon2PasswordHasher(), settings: defaultSettings });
+    deps = await createAuthDeps(schema.pool, {
+      passwordHasher: await createArgon2PasswordHasher(),
+      commonPasswords: await loadZxcvbnCommonPasswords(),
+      settings: defaultSettings,
+    });
     await seedClients(deps, [testClient], pino({ level: 'silent' }));
   });
   afterAll(async () => {

@@ -1,6 +1,7 @@
 import { getUser, refreshToken, registerUser, roles } from '@pos-auth/domain';
 import { identifyRegistrant, requireClientCredentials } from '../callers.js';
 import { z } from 'zod';
+import { secret, text } from '../input.js';
 import { grantToken } from '../token-grants.js';
 import { authedProcedure, publicProcedure, router } from './init.js';
 
@@ -9,10 +10,10 @@ const usersRouter = router({
   register: publicProcedure
     .input(
       z.object({
-        userName: z.string(),
-        password: z.string(),
-        email: z.string().nullish(),
-        name: z.string().nullish(),
+        userName: text(),
+        password: secret(),
+        email: text().nullish(),
+        name: text().nullish(),
         role: z.enum(roles).optional(),
       }),
     )
@@ -29,8 +30,8 @@ const authRouter = router({
   token: publicProcedure
     .input(
       z.discriminatedUnion('grantType', [
-        z.object({ grantType: z.literal('password'), userName: z.string(), password: z.string(), scope: z.string().optional() }),
-        z.object({ grantType: z.literal('refresh_token'), refreshToken: z.string() }),
+        z.object({ grantType: z.literal('password'), userName: text(), password: secret(), scope: text().optional() }),
+        z.object({ grantType: z.literal('refresh_token'), refreshToken: text() }),
       ]),
     )
     .mutation(({ ctx, input }) =>
@@ -38,7 +39,7 @@ const authRouter = router({
     ),
   /** As `POST /auth/refresh-token`: rotates the refresh token. */
   refresh: publicProcedure
-    .input(z.object({ refreshToken: z.string() }))
+    .input(z.object({ refreshToken: text() }))
     .mutation(({ ctx, input }) =>
       refreshToken(ctx.deps, { refreshToken: input.refreshToken, clientId: null }, ctx.requestContext),
     ),

@@ -20,7 +20,17 @@ it('keeps every connection in its schema, also the one that replaces a connectio
   expect((await db.pool.query('SELECT current_schema() AS schema')).rows).toEqual([{ schema: db.schema }]);
 });
 
+it('waits at most 5 s for a connection unless told otherwise, so a silent database fails requests instead of hanging them', async () => {
+  const pool = createPool(db.connectionString);
+  try {
+    expect((pool as unknown as { options: { connectionTimeoutMillis: number } }).options.connectionTimeoutMillis).toBe(5_000);
+  } finally {
+    await pool.end();
+  }
+});
+
 it('refuses bad options as programmer errors', () => {
   expect(() => createPool(db.connectionString, { schema: '' })).toThrow(TypeError);
   expect(() => createPool(db.connectionString, { max: 0 })).toThrow(TypeError);
+  expect(() => createPool(db.connectionString, { connectionTimeoutMillis: 0 })).toThrow(TypeError);
 });

@@ -8,7 +8,21 @@ export interface PoolOptions {
   readonly schema?: string;
   /** Most connections the pool opens (pg's default is 10). */
   readonly max?: number;
+  /**
+   * How long a request waits for a connection (a free one, or a new one being opened) before it
+   * fails; without a bound, requests hang for as long as the database does not answer.
+   */
+  readonly connectionTimeoutMillis?: number;
+  /** `application_name` of every connection: what `pg_stat_activity` shows a DBA. */
+  readonly applicationName?: string;
+  /**
+   * Told about every connection the database drops or breaks, idle or checked out, for the log.
+   * The pool has already discarded that connection; the next request opens a new one.
+   */
+  readonly onConnectionError?: (error: Error) => void;
 }
+
+export const poolDefaults = { connectionTimeoutMillis: 5_000, applicationName: 'pos-auth' } as const;
 
 const int8Oid = pg.types.builtins.INT8;
 
@@ -40,15 +54,23 @@ const typeParsers: pg.CustomTypesConfig = {
  * const eventStore = createPostgresEventStore(pool);
  */
 export const createPool = (connectionString: string, options: PoolOptions = {}): pg.Pool => {
-  const { schema, max } = options;
+  const { schema, max, onConnectionError = () => {} } = options;
   if (schema !== undefined && schema.length === 0) throw new TypeError('createPool: schema must not be empty');
   if (max !== undefined && !(Number.isInteger(max) && max >= 1)) {
     throw new TypeError(`createPool: max must be a whole number from 1, got ${String(max)}`);
+  }
+  const connectionTimeoutMillis = options.connectionTimeoutMillis ?? poolDefaults.connectionTimeoutMillis;
+  if (!(Number.isInteger(connectionTimeoutMillis) && connectionTimeoutMillis >= 1)) {
+    throw new TypeError(`createPool: connectionTimeoutMillis must be a whole number from 1, got ${String(connectionTimeoutMillis)}`);
   }
   const setSearchPath = schema === undefined ? undefined : `SET search_path TO ${pg.escapeIdentifier(schema)}`;
   const pool = new pg.Pool({
     connectionString,
     types: typeParsers,
+    connectionTimeoutMillis,
+    application_name: options.applicationName ?? poolDefaults.applicationName,
+    // Finds a peer that vanished without closing the connection (a host or network gone).
+    keepAlive: true,
     ...(max === undefined ? {} : { max }),
     ...(setSearchPath === undefined
       ? {}
@@ -58,8 +80,22 @@ export const createPool = (connectionString: string, options: PoolOptions = {}):
           },
         }),
   });
-  // An idle connection that the server drops emits 'error' on the pool; without a listener that
-  // would crash the process. The pool already discards the broken connection and opens a new one.
+  // A connection that breaks emits 'error'; an 'error' event without a listener ends the process.
+  // The pool listens to its idle connections (and re-emits on itself), but not to a checked-out
+  // one: a connection that the server terminates while a transaction holds it (a failover, a
+  // restart, pg_terminate_backend) would crash the service. So every connection gets a listener
+  // for its whole life. The query in flight, if any, rejects on its own; later ones fail at once
+  // ("not queryable"), and the connection is destroyed when it is released.
+  pool.on('connect', (client) => {
+    // pg reports a lost connection twice (the server's FATAL, then "Connection terminated
+    // unexpectedly"): the first one says why, once is enough.
+    let reported = false;
+    client.on('error', (error) => {
+      if (!reported) onConnectionError(error);
+      reported = true;
+    });
+  });
+  // The pool re-emits an idle connection's error on itself; the listener above reported it.
   pool.on('error', () => {});
   return pool;
 };

@@ -6,7 +6,7 @@ import { createPool } from '../postgres/pool.js';
 export * from './test-database.js';
 
 export interface TestSchema {
-  /** A pool whose connections all work in `schema`. */
+  /** A pool whose connections all work in `schema`, and carry it as their `application_name`. */
   readonly pool: pg.Pool;
   readonly schema: string;
   /** The database URL the schema lives in (pass `schema` to `createPool` to use it). */
@@ -41,8 +41,9 @@ export const createTestSchema = async (database: TestDatabaseRef, options: TestS
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const quoted = pg.escapeIdentifier(schema);
   // The pool's connections set their search_path to the schema before it exists; PostgreSQL
-  // resolves the path again once it is created.
-  const pool = createPool(databaseUrl, { schema, max: options.max ?? 10 });
+  // resolves the path again once it is created. application_name = the schema: a test can find
+  // (and terminate) exactly its own connections.
+  const pool = createPool(databaseUrl, { schema, applicationName: schema, max: options.max ?? 10 });
   try {
     await pool.query(`CREATE SCHEMA ${quoted}`);
     if (options.migrate ?? true) await migrate(pool);
