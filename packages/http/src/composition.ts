@@ -8,6 +8,7 @@ import {
   type Settings,
 } from '@pos-auth/domain';
 import {
+  closePool,
   createArgon2PasswordHasher,
   createHmacPseudonymizer,
   createJitteredBackoff,
@@ -93,7 +94,7 @@ export const openDatabase = async (config: Pick<Config, 'databaseUrl' | 'dataDir
     pool,
     description: `embedded PostgreSQL 18 in ${config.dataDir}`,
     close: async () => {
-      await pool.end();
+      await closePool(pool);
       await embedded.stop();
     },
   };

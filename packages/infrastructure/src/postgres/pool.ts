@@ -99,3 +99,27 @@ export const createPool = (connectionString: string, options: PoolOptions = {}):
   pool.on('error', () => {});
   return pool;
 };
+
+/**
+ * Ends the pool and resolves once every connection of it has really closed. `pool.end()` alone
+ * resolves as soon as it has asked each connection to end: a database stopped right after it
+ * (the embedded one, at shutdown) would still find backends to terminate, and their connections
+ * would report it as an error.
+ *
+ * @example
+ * await closePool(pool);
+ * await embedded.stop();
+ */
+export const closePool = async (pool: pg.Pool): Promise<void> => {
+  const open = pool.totalCount;
+  let closed = 0;
+  const allClosed = new Promise<void>((resolve) => {
+    if (open === 0) resolve();
+    pool.on('remove', () => {
+      closed += 1;
+      if (closed >= open) resolve();
+    });
+  });
+  await pool.end();
+  await allClosed;
+};
