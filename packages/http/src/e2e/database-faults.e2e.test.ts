@@ -113,9 +113,13 @@ describe('database faults over HTTP', () => {
           done();
         },
       });
+      // The database listens on TCP, or (the embedded one) on a Unix socket named by the `host` parameter.
       const target = new URL(database.url);
-      proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+      const socketDirectory = target.searchParams.get('host');
+      const port = Number(target.port || 5432);
+      proxy = await startTcpProxy(socketDirectory === null ? { host: target.hostname, port } : { path: `${socketDirectory}/.s.PGSQL.${port}` });
       const throughProxy = new URL(database.url);
+      throughProxy.searchParams.delete('host');
       throughProxy.hostname = '127.0.0.1';
       throughProxy.port = String(proxy.port);
       server = await startTestServer({ ...database, url: throughProxy.toString() }, { logger: pino({ level: 'warn' }, sink) });

@@ -10,15 +10,17 @@ export interface TcpProxy {
 }
 
 /**
- * A TCP proxy on loopback in front of `target`, for tests that take a database away from the
- * service and give it back, without touching the database itself.
+ * A TCP proxy on loopback in front of `target` (a host and port, or a Unix socket's path), for tests
+ * that take a database away from the service and give it back, without touching the database itself.
  *
  * @example
  * const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 });
  * await proxy.close(); // connections cut, new ones refused
  * await proxy.open();
  */
-export const startTcpProxy = async (target: { readonly host: string; readonly port: number }): Promise<TcpProxy> => {
+export const startTcpProxy = async (
+  target: { readonly host: string; readonly port: number } | { readonly path: string },
+): Promise<TcpProxy> => {
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
     sockets.add(socket);
@@ -26,7 +28,7 @@ export const startTcpProxy = async (target: { readonly host: string; readonly po
     socket.on('error', () => socket.destroy());
   };
   const server = createServer((downstream) => {
-    const upstream = connect(target.port, target.host);
+    const upstream = 'path' in target ? connect(target.path) : connect(target.port, target.host);
     track(downstream);
     track(upstream);
     downstream.once('close', () => upstream.destroy());

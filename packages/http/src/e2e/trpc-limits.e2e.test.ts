@@ -34,7 +34,8 @@ describe('tRPC limits and validation messages', () => {
   const loginBatch = (calls: number) => {
     const paths = Array.from({ length: calls }, () => 'auth.token').join(',');
     const inputs = Object.fromEntries(
-      Array.from({ length: calls }, (_, i) => [i, { grantType: 'password', userName: 'batcher', password: `wrong guess ${i}` }]),
+      // A name per call: ten failures for one name would meet its back-off before the tenth check.
+      Array.from({ length: calls }, (_, i) => [i, { grantType: 'password', userName: `batcher-${i}`, password: `wrong guess ${i}` }]),
     );
     return request(`${server.url}/trpc/${paths}?batch=1`, json(inputs, { authorization: basicAuth(server.client) }));
   };
