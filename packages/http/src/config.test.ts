@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, parseAuthClients } from './config.js';
 
 describe('configuration', () => {
   it('has the documented defaults', () => {
-    expect(loadConfig({ INIT_CWD: '/srv/pos-auth' })).toEqual({
+    expect(loadConfig({ INIT_CWD: '/srv/pos-auth' }, { runByRoot: false })).toEqual({
       port: 3000,
       host: '0.0.0.0',
       databaseUrl: null,
@@ -20,6 +20,11 @@ describe('configuration', () => {
       logLevel: 'info',
       trustProxy: false,
     });
+  });
+
+  it('keeps the embedded database in /var/lib/pos-auth by default when run by root (the postgres user must reach it)', () => {
+    expect(loadConfig({ INIT_CWD: '/root/pos-auth' }, { runByRoot: true }).dataDir).toBe('/var/lib/pos-auth');
+    expect(loadConfig({ INIT_CWD: '/root/pos-auth', DATA_DIR: 'here' }, { runByRoot: true }).dataDir).toBe('/root/pos-auth/here');
   });
 
   it('takes 0 to switch the reuse grace and the per-IP limit off, and the issuer without a trailing slash', () => {

@@ -116,6 +116,9 @@ const schema = z.object({
 
 export class ConfigError extends Error {}
 
+/** `DATA_DIR`'s default when the service is run by root. */
+export const defaultRootDataDir = '/var/lib/pos-auth';
+
 /**
  * Reads the configuration from environment variables and validates every value, so that a bad one
  * stops the start with a message naming it rather than failing later.
@@ -123,7 +126,10 @@ export class ConfigError extends Error {}
  * @example
  * const config = loadConfig({ PORT: '8080', AUTH_CLIENTS: 'admin-panel:s3cret' });
  */
-export const loadConfig = (env: Readonly<Record<string, string | undefined>> = process.env): Config => {
+export const loadConfig = (
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  host: { readonly runByRoot: boolean } = { runByRoot: process.getuid?.() === 0 },
+): Config => {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
@@ -142,7 +148,9 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>> = p
     port: values.PORT,
     host: values.HOST,
     databaseUrl: values.DATABASE_URL ?? null,
-    dataDir: path.resolve(base, values.DATA_DIR ?? '.data'),
+    // Run by root, the embedded PostgreSQL runs as the "postgres" system user, which must reach
+    // the directory: a checkout under /root would not do, so root's default is a system path.
+    dataDir: path.resolve(base, values.DATA_DIR ?? (host.runByRoot ? defaultRootDataDir : '.data')),
     authClients,
     accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL,
     refreshTokenTtlSeconds: values.REFRESH_TOKEN_TTL,

@@ -1,5 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { chmod, cp, lstat, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { arch, platform } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 export interface PostgresBinaries {
@@ -64,6 +67,57 @@ export const serverUser = async (): Promise<ServerUser | null> => {
     });
   }
   return lookUpSystemUser();
+};
+
+/** Whether `user` can run the server binary where it is (every directory above it searchable by them). */
+const canRun = (postgres: string, user: ServerUser): Promise<boolean> =>
+  new Promise((resolve) => {
+    const child = spawn(postgres, ['--version'], { env: binaryEnvironment(), stdio: 'ignore', ...user });
+    child.once('error', () => resolve(false));
+    child.once('close', (code) => resolve(code === 0));
+  });
+
+/**
+ * Where root keeps copies of the binaries for the system user: root-owned and not writable by
+ * anyone else, so that nobody can put binaries there for root to start (unlike /tmp).
+ */
+export const binaryCacheDirectory = '/var/cache/pos-auth';
+
+const isRootOwnedAndClosed = async (path: string): Promise<boolean> => {
+  const stats = await lstat(path).catch(() => null);
+  return stats !== null && stats.isDirectory() && stats.uid === 0 && (stats.mode & (constants.S_IWGRP | constants.S_IWOTH)) === 0;
+};
+
+/**
+ * The binaries as `user` can run them. Run by root from a checkout the system user cannot reach
+ * (one under /root, whose mode is 0700), the package's `native/` directory is copied once to
+ * `binaryCacheDirectory` (about 60 MB), under a name that carries its version, and run from there.
+ */
+export const reachableBinaries = async (binaries: PostgresBinaries, user: ServerUser | null): Promise<PostgresBinaries> => {
+  if (user === null || (await canRun(binaries.postgres, user))) return binaries;
+  const native = dirname(dirname(binaries.postgres));
+  const { name, version } = JSON.parse(await readFile(join(dirname(native), 'package.json'), 'utf8')) as { name: string; version: string };
+  const copy = join(binaryCacheDirectory, `${basename(name)}-${version}`);
+  const inCopy = (binary: string) => join(copy, binary.slice(native.length));
+  if (!(await isRootOwnedAndClosed(copy))) {
+    await mkdir(binaryCacheDirectory, { recursive: true, mode: 0o755 });
+    if (!(await isRootOwnedAndClosed(binaryCacheDirectory))) {
+      throw new Error(`${binaryCacheDirectory} must be a directory owned by root and writable by root only`);
+    }
+    // Copied beside, then renamed into place: a copy cut short is never used.
+    const partial = `${copy}.partial-${process.pid}`;
+    await rm(copy, { recursive: true, force: true });
+    await cp(native, partial, { recursive: true, verbatimSymlinks: true });
+    await chmod(partial, 0o755);
+    await rename(partial, copy).catch(async (error: unknown) => {
+      // A concurrent start put its copy in place first: use that one.
+      await rm(partial, { recursive: true, force: true });
+      if (!(await isRootOwnedAndClosed(copy))) throw error;
+    });
+  }
+  const reachable = { initdb: inCopy(binaries.initdb), postgres: inCopy(binaries.postgres) };
+  if (!(await canRun(reachable.postgres, user))) throw new Error(`The system user cannot run the embedded PostgreSQL binaries in ${copy}`);
+  return reachable;
 };
 
 /** What a failure as the system user may be about, for the error message. */

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chown, mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { binaryEnvironment, findPostgresBinaries, runBinary, serverUser, reachabilityHint, type ServerUser } from './binaries.js';
+import { binaryEnvironment, findPostgresBinaries, reachableBinaries, runBinary, serverUser, reachabilityHint, type ServerUser } from './binaries.js';
 import { clearLeftoverServer, waitUntilReady } from './postmaster.js';
 
 export interface EmbeddedPostgresOptions {
@@ -193,7 +193,8 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
   const dataDir = options.dataDir === null ? await mkdtemp(join(tmpdir(), 'pos-auth-postgres-')) : resolve(options.dataDir);
   try {
     const paths = layout(dataDir);
-    const [binaries, user] = await Promise.all([findPostgresBinaries(), serverUser()]);
+    const [found, user] = await Promise.all([findPostgresBinaries(), serverUser()]);
+    const binaries = await reachableBinaries(found, user);
     // Directories above it get the usual mode: as root, the system user must pass through them.
     await mkdir(dirname(dataDir), { recursive: true });
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
