@@ -34,3 +34,16 @@ it('refuses bad options as programmer errors', () => {
   expect(() => createPool(db.connectionString, { max: 0 })).toThrow(TypeError);
   expect(() => createPool(db.connectionString, { connectionTimeoutMillis: 0 })).toThrow(TypeError);
 });
+
+it('plans prepared statements once per connection (generic plans), keeping options the connection string gives', async () => {
+  expect((await db.pool.query('SHOW plan_cache_mode')).rows).toEqual([{ plan_cache_mode: 'force_generic_plan' }]);
+  const url = new URL(db.connectionString);
+  url.searchParams.set('options', '-c statement_timeout=12345');
+  const pool = createPool(url.toString(), { schema: db.schema, max: 1 });
+  try {
+    expect((await pool.query('SHOW statement_timeout')).rows).toEqual([{ statement_timeout: '12345ms' }]);
+    expect((await pool.query('SHOW plan_cache_mode')).rows).toEqual([{ plan_cache_mode: 'force_generic_plan' }]);
+  } finally {
+    await pool.end();
+  }
+});

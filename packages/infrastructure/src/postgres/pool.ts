@@ -40,8 +40,33 @@ const typeParsers: pg.CustomTypesConfig = {
 };
 
 /**
- * Creates a `pg` pool for pos-auth: int8 parsed as `bigint`, and, when `schema` is given, every
- * connection switched to that schema before the pool hands it out.
+ * Startup settings of every connection (`options`). `plan_cache_mode=force_generic_plan`: pos-auth's hot
+ * statements are named prepared statements of point lookups and appends, for which the generic
+ * plan is the right one. Left to choose, PostgreSQL kept planning them afresh at every Bind (a
+ * custom plan): measured on the refresh path, 0.2-0.3 ms of planning at Bind against 0.06 ms to
+ * execute the lookup. Queries whose best plan depends on their parameters build their SQL per
+ * combination of filters instead of `$n IS NULL OR ...`. Options already in the connection string
+ * come after these, so an operator's setting wins.
+ */
+const withStartupOptions = (connectionString: string): { readonly connectionString: string; readonly options: string } => {
+  const ours = '-c plan_cache_mode=force_generic_plan';
+  let url: URL;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    // Not a URL (a key=value string): pg reads it as it is.
+    return { connectionString, options: ours };
+  }
+  const given = url.searchParams.get('options');
+  // pg lets the connection string's `options` replace the config's: merged here, taken out there.
+  url.searchParams.delete('options');
+  return { connectionString: url.toString(), options: given === null ? ours : `${ours} ${given}` };
+};
+
+/**
+ * Creates a `pg` pool for pos-auth: int8 parsed as `bigint`, generic plans for prepared statements
+ * (`withStartupOptions`), and, when `schema` is given, every connection switched to that schema before
+ * the pool hands it out.
  *
  * The schema is set by `SET search_path` in pg-pool's `onConnect` hook, which the pool awaits
  * before the first query and which discards the connection when it fails: no query can run in the
@@ -65,7 +90,7 @@ export const createPool = (connectionString: string, options: PoolOptions = {}):
   }
   const setSearchPath = schema === undefined ? undefined : `SET search_path TO ${pg.escapeIdentifier(schema)}`;
   const pool = new pg.Pool({
-    connectionString,
+    ...withStartupOptions(connectionString),
     types: typeParsers,
     connectionTimeoutMillis,
     application_name: options.applicationName ?? poolDefaults.applicationName,

@@ -135,23 +135,26 @@ export const createPostgresReadModels = (pool: Pool): PostgresReadModels => ({
     async listUsers(query) {
       const after = query.cursor === null ? null : decodeCursor(query.cursor);
       if (query.cursor !== null && after === null) throw new TypeError('listUsers: not a cursor of this service');
-      // Keyset pagination on the unique user-name key: a user that exists throughout a walk is
-      // seen exactly once, whatever is added or removed meanwhile.
+      // Only the filters given, so that each combination gets a plan of its own (the pool asks
+      // for generic plans). Keyset pagination on the unique user-name key: a user that exists
+      // throughout a walk is seen exactly once, whatever is added or removed meanwhile.
+      const values: unknown[] = [];
+      const where: string[] = [];
+      const filter = (sql: (param: string) => string, value: unknown) => {
+        values.push(value);
+        where.push(sql(`$${values.length}`));
+      };
+      if (after !== null) filter((p) => `user_name_key > ${p}`, after);
+      if (query.role !== undefined) filter((p) => `role = ${p}`, query.role);
+      if (query.disabled !== undefined) filter((p) => `disabled = ${p}`, query.disabled);
+      if (query.userNamePrefix !== undefined) filter((p) => `user_name_key LIKE ${p}`, likePrefix(query.userNamePrefix));
+      values.push(query.limit + 1);
       const { rows } = await pool.query<UserRow & { user_name_key: string }>(
         `SELECT ${userColumns}, user_name_key FROM users
-         WHERE ($1::text IS NULL OR user_name_key > $1)
-           AND ($2::text IS NULL OR role = $2)
-           AND ($3::boolean IS NULL OR disabled = $3)
-           AND ($4::text IS NULL OR user_name_key LIKE $4)
+         ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
          ORDER BY user_name_key
-         LIMIT $5`,
-        [
-          after,
-          query.role ?? null,
-          query.disabled ?? null,
-          query.userNamePrefix === undefined ? null : likePrefix(query.userNamePrefix),
-          query.limit + 1,
-        ],
+         LIMIT $${values.length}`,
+        values,
       );
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
