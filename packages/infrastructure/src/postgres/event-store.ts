@@ -101,8 +101,21 @@ const credentialTables: ReadonlyMap<string, ProjectionTable> = new Map([
   ['subject_keys', { name: 'subject_keys', key: ['subject_id'], columns: { subject_id: 'text', key: 'bytea', erased_at: 'timestamptz' } }],
 ]);
 
-/** Statement texts are few (one per combination of streams and row changes): each is prepared once per connection. */
-const statementName = (text: string) => `pa_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+/**
+ * Statement texts are few (one per combination of streams and row changes): each is prepared once
+ * per connection, under a name derived from its text, remembered so as not to hash kilobytes of
+ * SQL on every append.
+ */
+const statementNames = new Map<string, string>();
+const statementName = (text: string): string => {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `pa_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    // Bounded all the same: a caller that somehow made endless variants costs a hash, not memory.
+    if (statementNames.size < 10_000) statementNames.set(text, name);
+  }
+  return name;
+};
 
 /** Builds the one statement of an append: every stream's `pos_auth_append`, then every row change, guarded by them. */
 class AppendStatement {
