@@ -9,6 +9,12 @@ export interface ProjectionTable {
   /** The primary key's columns. */
   readonly key: readonly string[];
   readonly columns: Readonly<Record<string, ColumnType>>;
+  /**
+   * A `timestamptz` column after whose instant a row serves nobody (a token past its expiry): the
+   * pruning job deletes such rows, and a rebuild does not write them, so that a rebuilt table
+   * equals a live one pruned at the same instant.
+   */
+  readonly expiresAt?: string;
 }
 
 export type Row = Readonly<Record<string, unknown>>;
