@@ -451,6 +451,16 @@ describe('claims and credentials', () => {
     expect(await count("SELECT 1 FROM events WHERE data::text LIKE '%' || $1 || '%'", [digest])).toBe(0);
   });
 
+  it('replaces a password hash: a later write for the same user is a password change', async () => {
+    const userId = newUserId();
+    const write = (hash: string, expectedVersion: 'no_stream' | number) =>
+      store.appendToStream(userStreamId(userId), [loginFailed(userId)], { expectedVersion, metadata: metadata(), credentials: [{ kind: 'password', userId, hash }] });
+    await write('$argon2id$first', 'no_stream');
+    await write('$argon2id$second', 1);
+    const { rows } = await db.pool.query('SELECT password_hash FROM user_credentials WHERE user_id = $1', [userId]);
+    expect(rows).toEqual([{ password_hash: '$argon2id$second' }]);
+  });
+
   it('refuses claims or credentials without an event', async () => {
     await expect(
       store.appendToStream(`test-${randomUUID()}`, [], {
