@@ -39,6 +39,7 @@ export const startServer = async (config: Config, logger: Logger): Promise<Runni
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
     isReady: () => isMigrated(database.pool),
+    issuer: config.issuer,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(listening)));

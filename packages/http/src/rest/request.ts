@@ -61,3 +61,9 @@ export const accepts =
     res.locals['acceptedMediaTypes'] = description;
     next();
   };
+
+/** Account data and token information must not be kept by any cache (API.md). */
+export const noStore: RequestHandler = (_req, res, next) => {
+  res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+  next();
+};
