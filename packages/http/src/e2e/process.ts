@@ -11,12 +11,13 @@ export interface ServerProcess {
 }
 
 /**
- * Starts the real server process (the CLI's `start`) on the embedded database, whatever the
- * environment says about DATABASE_URL; resolves with its URL once it listens on a free port.
+ * Starts the real server process (the CLI's `start`) on the embedded database unless `env` names a
+ * DATABASE_URL (this process's own is never passed on); resolves with its URL once it listens on a
+ * free port.
  */
 export const startProcess = (env: Record<string, string>): Promise<ServerProcess> => {
-  const fullEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
-  delete fullEnv['DATABASE_URL'];
+  const { DATABASE_URL: _ours, ...inherited } = process.env;
+  const fullEnv: NodeJS.ProcessEnv = { ...inherited, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
   const child = spawn(process.execPath, [bin, 'start'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
