@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createAuthDeps } from '../composition.js';
 import { testClient } from '../testing.js';
 import { logIn, me, password, refresh, signUp } from './accounts.js';
+import { request } from './http.js';
 import { startProcess, stopProcess, type ServerProcess } from './process.js';
 
 /**
@@ -36,7 +37,9 @@ describe('three instances on one database', () => {
     const url = new URL(schema.connectionString);
     url.searchParams.set('options', `-c search_path=${schema.schema}`);
     instances = await Promise.all(
-      [1, 2, 3].map(() => startProcess({ DATABASE_URL: url.toString(), AUTH_CLIENTS: `${testClient.clientId}:${testClient.clientSecret}` })),
+      [1, 2, 3].map(() =>
+        startProcess({ DATABASE_URL: url.toString(), AUTH_CLIENTS: `${testClient.clientId}:${testClient.clientSecret}`, ISSUER: 'https://auth.pos.example/' }),
+      ),
     );
   }, 120_000);
   afterAll(async () => {
@@ -45,6 +48,13 @@ describe('three instances on one database', () => {
   });
 
   const count = async (sql: string, params: unknown[] = []) => (await schema.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) AS counted`, params)).rows[0]!.n;
+
+  it('each instance describes itself under the public ISSUER, not the address it listens on (RFC 8414)', async () => {
+    for (const instance of instances) {
+      const metadata = await request(`${instance.url}/.well-known/oauth-authorization-server`);
+      expect(metadata.body).toMatchObject({ issuer: 'https://auth.pos.example', token_endpoint: 'https://auth.pos.example/oauth/token' });
+    }
+  });
 
   it('each instance prunes expired tokens from its start', async () => {
     await vi.waitFor(async () => {
