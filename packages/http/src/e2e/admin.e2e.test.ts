@@ -34,6 +34,15 @@ describe('account management over HTTP', () => {
   const alive = { access: 200, refresh: 201 };
   const ended = { access: 401, refresh: 400 };
 
+  /** Why each ended session of a user ended, as the log records it. */
+  const endReasons = async (userId: string) =>
+    (
+      await server.pool.query<{ reason: string }>(
+        "SELECT data->>'reason' AS reason FROM events WHERE type = 'SessionRevoked' AND data->>'userId' = $1 ORDER BY global_position",
+        [userId],
+      )
+    ).rows.map((row) => row.reason);
+
   /** Every user name of a walk through `GET /users?<query>` with `limit`, page after page. */
   const walk = async (query: string, limit: number, between: () => Promise<unknown> = async () => {}) => {
     const names: string[] = [];
@@ -125,7 +134,8 @@ describe('account management over HTTP', () => {
       expect((await get(`/users/${id}`)).body).toEqual(reply.body);
       // Cleared with null; an empty body changes nothing.
       expect((await patch(id, { name: null })).body).toMatchObject({ name: null, email: 'pat@example.com' });
-      expect((await patch(id, {})).body).toMatchObject({ role: 'manager', email: 'pat@example.com' });
+      expect((await patch(id, { email: null })).body).toMatchObject({ name: null, email: null });
+      expect((await patch(id, {})).body).toMatchObject({ role: 'manager', email: null });
     });
 
     it('refuses a taken email (409), a bad field (400) and an unknown user (404)', async () => {
@@ -152,6 +162,7 @@ describe('account management over HTTP', () => {
       expect(await works(two)).toEqual(ended);
       expect(await works(rotatedOne)).toEqual(ended);
       expect((await get(`/users/${id}/sessions`)).body).toEqual([]);
+      expect(await endReasons(id)).toEqual(['user_disabled', 'user_disabled', 'user_disabled']);
       // A disabled account's login answers exactly as a wrong password does.
       const refused = await request(`${server.url}/auth/token`, json({ grant_type: 'password', user_name: 'disabled-soon', password }, { authorization: basicAuth(server.client) }));
       const wrong = await request(`${server.url}/auth/token`, json({ grant_type: 'password', user_name: 'disabled-soon', password: 'not the password at all' }, { authorization: basicAuth(server.client) }));
@@ -166,7 +177,7 @@ describe('account management over HTTP', () => {
 
   describe('passwords', () => {
     it('POST /users/me/password: 204, the caller\'s session lives on, their other sessions end', async () => {
-      await signUp(server.url, 'changer');
+      const id = await signUp(server.url, 'changer');
       const [current, other] = [await login('changer'), await login('changer')];
       const newPassword = 'a new passphrase for changer';
 
@@ -183,6 +194,7 @@ describe('account management over HTTP', () => {
       expect(changed.status).toBe(204);
       expect(await works(current)).toEqual(alive);
       expect((await get('/users/me/sessions', current)).body).toEqual([expect.objectContaining({ current: true })]);
+      expect(await endReasons(id)).toEqual(['password_changed']);
       const otherLogin = await request(`${server.url}/auth/token`, json({ grant_type: 'password', user_name: 'changer', password }, { authorization: basicAuth(server.client) }));
       expect(otherLogin.status).toBe(400);
       expect((await login('changer', newPassword)).access_token).toEqual(expect.any(String));
@@ -195,6 +207,7 @@ describe('account management over HTTP', () => {
       expect(reply.status).toBe(204);
       expect(await works(one)).toEqual(ended);
       expect(await works(two)).toEqual(ended);
+      expect(await endReasons(id)).toEqual(['password_changed', 'password_changed']);
       expect(await works(await login('resettee', 'reset by the admin today'))).toEqual(alive);
       expect(await post(`/users/${id}/password`, { new_password: 'resettee' })).toMatchObject({ status: 400, body: { errors: [{ path: 'new_password' }] } });
       // The admin's own session is untouched.
@@ -217,6 +230,7 @@ describe('account management over HTTP', () => {
       expect((await remove(`/users/${id}/sessions/${doomedId}`)).status).toBe(204);
       expect(await works(doomed)).toEqual(ended);
       expect(await works(kept)).toEqual(alive);
+      expect(await endReasons(id)).toEqual(['revoked_by_admin']);
       expect(await remove(`/users/${id}/sessions/${doomedId}`)).toMatchObject({ status: 404, body: { code: 'SESSION_NOT_FOUND' } });
       expect(await get('/users/5f0c2d3e-0000-4000-8000-00000000dead/sessions')).toMatchObject({ status: 404, body: { code: 'USER_NOT_FOUND' } });
     });
@@ -228,6 +242,11 @@ describe('account management over HTTP', () => {
       const tokens = await login('erased-soon');
       expect((await remove(`/users/${id}`)).status).toBe(204);
       expect(await works(tokens)).toEqual(ended);
+      expect(await endReasons(id)).toEqual(['user_erased']);
+      // The log keeps the events, with the person's fields unreadable for good.
+      const { events } = await server.deps.eventStore.readStream(`user-${id}`);
+      expect(events.map((event) => event.type)).toEqual(['UserRegistered', 'UserErased']);
+      expect(events[0]!.data).toMatchObject({ userName: '[erased]' });
       expect(await get(`/users/${id}`)).toMatchObject({ status: 404, body: { code: 'USER_NOT_FOUND' } });
       expect(await walk('q=erased-soon', 10)).toEqual([]);
       expect(await remove(`/users/${id}`)).toMatchObject({ status: 404, body: { code: 'USER_NOT_FOUND' } });

@@ -25,12 +25,21 @@ describe('sessions over HTTP', () => {
   const works = async (tokens: Tokens) => ({ access: (await me(server.url, tokens.access_token)).status, refresh: (await refresh(server.url, tokens.refresh_token)).status });
   const ended = { access: 401, refresh: 400 };
 
+  /** Why each ended session of a user ended, as the log records it. */
+  const endReasons = async (userId: string) =>
+    (
+      await server.pool.query<{ reason: string }>(
+        "SELECT data->>'reason' AS reason FROM events WHERE type = 'SessionRevoked' AND data->>'userId' = $1 ORDER BY global_position",
+        [userId],
+      )
+    ).rows.map((row) => row.reason);
+
   const logout = (tokens: Tokens, query = '') => request(`${server.url}/auth/logout${query}`, { method: 'POST', headers: bearer(tokens.access_token) });
   const mySessions = (tokens: Tokens) => request(`${server.url}/users/me/sessions`, { headers: bearer(tokens.access_token) });
 
   describe('POST /auth/logout', () => {
     it('ends the current session by default, the others with scope=others, every one with scope=all', async () => {
-      await signUp(server.url, 'lou');
+      const louId = await signUp(server.url, 'lou');
       const [first, second, third] = [await login('lou'), await login('lou'), await login('lou')];
 
       expect((await logout(first, '?scope=others')).status).toBe(204);
@@ -51,6 +60,7 @@ describe('sessions over HTTP', () => {
       expect((await logout(fourth, '?scope=all')).status).toBe(204);
       expect(await works(fourth)).toEqual(ended);
       expect(await works(fifth)).toEqual(ended);
+      expect(await endReasons(louId)).toEqual(Array(5).fill('logout'));
     });
 
     it('answers 401 with a Bearer challenge without a valid token, and 400 naming scope for another value', async () => {
@@ -127,7 +137,7 @@ describe('sessions over HTTP', () => {
       request(`${server.url}/oauth/revoke`, form(params, headers));
 
     it('a refresh token (client_secret_basic) or an access token (client_secret_post) ends its whole session', async () => {
-      await signUp(server.url, 'revokee');
+      const revokeeId = await signUp(server.url, 'revokee');
       const viaRefresh = await login('revokee');
       const reply = await revoke({ token: viaRefresh.refresh_token, token_type_hint: 'refresh_token' });
       expect(reply.status).toBe(200);
@@ -143,6 +153,7 @@ describe('sessions over HTTP', () => {
       // Revoked already, and never issued: 200 all the same.
       expect((await revoke({ token: viaAccess.access_token })).status).toBe(200);
       expect((await revoke({ token: 'never-issued' })).status).toBe(200);
+      expect(await endReasons(revokeeId)).toEqual(['revoked_by_client', 'revoked_by_client']);
     });
 
     it('refuses a token of another client (400), a bad client (401) and a missing or doubled token (400), in the OAuth shape', async () => {
@@ -206,6 +217,17 @@ describe('sessions over HTTP', () => {
       await logout(child);
       expect((await introspect(child.access_token)).body).toEqual({ active: false });
       expect((await introspect(child.refresh_token)).body).toEqual({ active: false });
+    });
+
+    it('gives the scope of a session that has one', async () => {
+      await signUp(server.url, 'scoped');
+      const login = await request(`${server.url}/auth/token`, {
+        method: 'POST',
+        headers: { authorization: basicAuth(server.client), 'content-type': 'application/json' },
+        body: JSON.stringify({ grant_type: 'password', user_name: 'scoped', password: 'correct horse battery staple', scope: 'pos:orders' }),
+      });
+      expect((await introspect(login.body.access_token)).body).toMatchObject({ active: true, scope: 'pos:orders' });
+      expect((await introspect(login.body.refresh_token)).body).toMatchObject({ active: true, scope: 'pos:orders' });
     });
 
     it('refuses a bad client with 401 invalid_client', async () => {

@@ -1,12 +1,12 @@
 import { sessionStreamId, type TokenIssued } from '@pos-auth/domain';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createTestSchema, type TestSchema } from '../testing/index.js';
 import { metadata, newSessionId, newUserId, sessionRevoked, tokenIssued, tokenRefreshed } from '../testing/fixtures.js';
 import { createPosAuthPersistence } from '../persistence.js';
 import { createPool } from './pool.js';
 import type { PostgresEventStore } from './event-store.js';
 import { posAuthProjections } from './projections.js';
-import { pruneExpiredRows } from './pruning.js';
+import { pruneExpiredRows, startPruningJob } from './pruning.js';
 
 let db: TestSchema;
 let store: PostgresEventStore;
@@ -88,5 +88,52 @@ describe('pruneExpiredRows', () => {
       'SELECT count(*) FILTER (WHERE expires_at > now())::int AS live, count(*) FILTER (WHERE expires_at <= now())::int AS expired FROM access_tokens',
     );
     expect(rows[0]).toEqual({ live: 500, expired: 0 });
+  });
+});
+
+describe('startPruningJob', () => {
+  const expiredRows = async (n: number) =>
+    db.pool.query(
+      `INSERT INTO access_tokens (digest, session_id, user_id, client_id, issued_at, expires_at)
+       SELECT md5(random()::text), 's', 'u', 'c', now(), now() - interval '1 second' FROM generate_series(1, $1::int)`,
+      [n],
+    );
+  const expiredLeft = async () => (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM access_tokens WHERE expires_at <= now()')).rows[0]!.n;
+
+  it('prunes at once, then again after each interval, reports what it deleted, and stops', async () => {
+    await db.pool.query('TRUNCATE access_tokens, refresh_tokens');
+    await expiredRows(3);
+    const pruned: Record<string, number>[] = [];
+    const errors: unknown[] = [];
+    const job = startPruningJob(db.pool, posAuthProjections, {
+      clock: { now: () => new Date() },
+      intervalMs: 50,
+      onPruned: (deleted) => pruned.push(deleted),
+      onError: (error) => errors.push(error),
+    });
+    try {
+      await vi.waitFor(() => expect(pruned).toEqual([{ refresh_tokens: 0, access_tokens: 3 }]));
+      await expiredRows(2);
+      await vi.waitFor(() => expect(pruned.at(-1)).toEqual({ refresh_tokens: 0, access_tokens: 2 }));
+    } finally {
+      await job.stop();
+    }
+    await expiredRows(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await expiredLeft()).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
+  it('reports a failed run and goes on', async () => {
+    const errors: unknown[] = [];
+    const broken = createPool(db.connectionString, { schema: `${db.schema}_missing` });
+    const job = startPruningJob(broken, posAuthProjections, { clock: { now: () => new Date() }, intervalMs: 20, onError: (error) => errors.push(error) });
+    try {
+      await vi.waitFor(() => expect(errors.length).toBeGreaterThanOrEqual(2));
+    } finally {
+      await job.stop();
+      await broken.end();
+    }
+    expect(errors[0]).toMatchObject({ code: '42P01' });
   });
 });
