@@ -9,7 +9,7 @@ import { authRoutes } from './auth.routes.js';
 import { errorHandler, methodNotAllowed, notFound } from './errors.js';
 import { sendProblem, statusProblem } from './problem.js';
 import { oauthRoutes } from './oauth.routes.js';
-import { requestId } from './request.js';
+import { noStore, requestId } from './request.js';
 import { sessionsRoutes } from './sessions.routes.js';
 import { usersRoutes } from './users.routes.js';
 
@@ -83,6 +83,8 @@ export const createApp = (options: AppOptions): Express => {
     }),
   );
 
+  // Account data, token information: no cache may keep any of it.
+  app.use(['/users', '/oauth'], noStore);
   app.use(usersRoutes(deps));
   app.use(sessionsRoutes(deps));
   app.use(authRoutes(deps));

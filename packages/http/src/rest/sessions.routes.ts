@@ -6,7 +6,7 @@ import { logoutInput, sessionResource } from '../contract/sessions.js';
 import { tokenBody } from './auth.routes.js';
 import { readAuthorization } from './credentials.js';
 import { methodNotAllowed } from './errors.js';
-import { noStore, requestContext } from './request.js';
+import { requestContext } from './request.js';
 import { parseBody } from './validation.js';
 
 /** A path parameter as one string (a wildcard's would be an array: none is one here). */
@@ -42,7 +42,7 @@ export const sessionsRoutes = (deps: AuthDeps): Router => {
   for (const [base, owner] of [['/users/me', caller], ['/users/:id', byId]] as const) {
     router
       .route(`${base}/sessions`)
-      .get(noStore, async (req, res) => {
+      .get(async (req, res) => {
         const principal = await principalOf(req);
         res.json((await listSessions(deps, principal, owner(req, principal))).map(sessionResource));
       })

@@ -6,7 +6,7 @@ import { userIdOf } from '../contract/ids.js';
 import { changePasswordBody, listUsersQuery, resetPasswordBody, userChanges, userPage, userResource } from '../contract/users.js';
 import { methodNotAllowed } from './errors.js';
 import { readAuthorization } from './credentials.js';
-import { accepts, jsonBody, noStore, requestContext, requireParsedBody } from './request.js';
+import { accepts, jsonBody, requestContext, requireParsedBody } from './request.js';
 import { parseBody } from './validation.js';
 
 /** The seed's body; unknown fields are ignored. */
@@ -23,7 +23,6 @@ export const usersRoutes = (deps: AuthDeps): Router => {
   const router = Router();
   const jsonOnly = [accepts('application/json'), jsonBody, requireParsedBody];
   const principalOf = (req: Request) => requirePrincipal(deps, readAuthorization(req));
-  router.use('/users', noStore);
 
   router
     .route('/users')
