@@ -216,6 +216,8 @@ export interface RefreshTokenView {
   readonly scope: string | null;
   /** When this refresh token was issued. */
   readonly issuedAt: Date;
+  /** When this refresh token expires, whether it is its session's current one or was rotated away. */
+  readonly expiresAt: Date;
 }
 
 export interface SessionView {

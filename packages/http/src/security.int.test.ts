@@ -122,6 +122,23 @@ describe('token security with a frozen clock', () => {
     expect(refreshed.expiresAt).toBe('2030-01-01T01:00:59.999Z');
   });
 
+  it('ends a session SESSION_MAX_AGE after its login whatever its refreshes: no token outlives it', async () => {
+    const capped = { ...deps, settings: { ...deps.settings, sessionMaxAgeSeconds: 7200 } };
+    at('2030-01-01T00:00:00.000Z');
+    let tokens = await issueTokenWithPassword(capped, { clientId: panel, userName: 'guarded', password }, context);
+    for (const when of ['2030-01-01T00:50:00.000Z', '2030-01-01T01:40:00.000Z']) {
+      at(when);
+      tokens = await refreshToken(capped, { refreshToken: tokens.refreshToken, clientId: null }, context);
+    }
+    at('2030-01-01T01:59:59.999Z');
+    tokens = await refreshToken(capped, { refreshToken: tokens.refreshToken, clientId: null }, context);
+    expect(tokens.expiresAt).toBe('2030-01-01T02:00:00.000Z');
+    at('2030-01-01T02:00:00.000Z');
+    const refused = await refreshToken(capped, { refreshToken: tokens.refreshToken, clientId: null }, context).then(() => null, (e: unknown) => e);
+    expect(refused).toMatchObject({ reason: 'session_expired' });
+    await expect(authenticateAccessToken(capped, tokens.accessToken)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
   it('answers a replay of the parent inside the grace window with the same child, its expiry counting down', async () => {
     const tokens = await login('2030-01-01T00:00:00.000Z');
     at('2030-01-01T00:20:00.000Z');

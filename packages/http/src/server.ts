@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isMigrated } from '@pos-auth/infrastructure';
+import { isMigrated, startPruningJob } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createRuntime } from './composition.js';
@@ -18,9 +18,9 @@ export interface RunningServer {
 }
 
 /**
- * Starts pos-auth: database (server or embedded), migrations, `AUTH_CLIENTS`, then HTTP.
- * `close()` stops accepting, lets requests in flight finish (for up to 10 s), then closes the
- * database.
+ * Starts pos-auth: database (server or embedded), migrations, `AUTH_CLIENTS`, the job that prunes
+ * expired tokens (at once, then every 5 minutes), then HTTP. `close()` stops accepting, lets
+ * requests in flight finish (for up to 10 s), stops the pruning job, then closes the database.
  *
  * @example
  * const running = await startServer(loadConfig(), createLogger('info'));
@@ -28,12 +28,19 @@ export interface RunningServer {
  */
 export const startServer = async (config: Config, logger: Logger): Promise<RunningServer> => {
   const { database, deps } = await createRuntime(config, logger);
+  // Every instance prunes: runs of several instances may overlap, each deleting rows the others are not.
+  const pruning = startPruningJob(database.pool, deps.eventStore.projections, {
+    clock: deps.clock,
+    onPruned: (deleted) => logger.info({ deleted }, 'expired tokens pruned'),
+    onError: (error) => logger.error({ err: error }, 'pruning expired tokens failed'),
+  });
   const app = createApp({
     deps,
     logger,
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
     isReady: () => isMigrated(database.pool),
+    issuer: config.issuer,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
@@ -54,6 +61,7 @@ export const startServer = async (config: Config, logger: Logger): Promise<Runni
       (closing ??= (async () => {
         const cutOff = await requests.close(shutdownGraceMs);
         if (cutOff > 0) logger.warn({ cutOff, graceMs: shutdownGraceMs }, 'responses still open at the end of the shutdown grace period were cut off');
+        await pruning.stop();
         await database.close();
         logger.info('pos-auth stopped');
       })()),

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { defaultSettings, type PasswordHasher, type Settings } from '@pos-auth/domain';
 import { createArgon2PasswordHasher, isMigrated, loadZxcvbnCommonPasswords } from '@pos-auth/infrastructure';
@@ -51,13 +52,14 @@ export const startTestServer = async (
     settings: { ...defaultSettings, ...options.settings },
   });
   await seedClients(deps, options.clients ?? [testClient], logger);
-  const app = createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'] });
-  const server = app.listen(0, '127.0.0.1');
+  // Listening first, so that the app's issuer (RFC 8414) is the very URL the tests call.
+  const server = createServer();
   answerMalformedRequests(server);
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server.on('request', createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'], issuer: url }));
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     deps,
     pool: schema.pool,
     schema: schema.schema,

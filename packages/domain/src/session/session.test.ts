@@ -38,6 +38,7 @@ const refresh = (overrides: Partial<RefreshData> = {}): SessionCommand => ({
   type: 'RefreshToken',
   data: {
     presentedRefreshTokenDigest: TokenDigest('r1'),
+    presentedRefreshTokenExpiresAt: issued.data.refreshTokenExpiresAt,
     child: pair(2),
     clientId: null,
     userActive: true,
@@ -99,7 +100,7 @@ describe('session decider', () => {
     });
 
     it('is reuse when the child was itself rotated (the grandparent is presented)', () => {
-      const [again] = decide(refresh({ presentedRefreshTokenDigest: TokenDigest('r2'), child: pair(3) }), afterRotation);
+      const [again] = decide(refresh({ presentedRefreshTokenDigest: TokenDigest('r2'), presentedRefreshTokenExpiresAt: pair(2).refreshTokenExpiresAt, child: pair(3) }), afterRotation);
       const state = given(issued, rotated!, again!);
       expect(decide(refresh({ now: '2026-01-01T01:00:01.000Z' }), state).map((e) => e.type)).toEqual(['RefreshTokenReused', 'SessionRevoked']);
     });
@@ -134,6 +135,12 @@ describe('session decider', () => {
       return;
     }
     expect(refusal(command, state)).toBe(reason);
+  });
+
+  it('refuses a rotated refresh token past its own expiry as expired, not as reuse: pruning its row changes no answer', () => {
+    // r1 (rotated away at 01:00) expired at 2026-01-15T00:00; r2, the current token, lives on.
+    expect(refusal(refresh({ now: '2026-01-15T00:00:00.000Z' }), afterRotation)).toBe('refresh_token_expired');
+    expect(decide(refresh({ now: '2026-01-14T23:59:59.999Z' }), afterRotation).map((e) => e.type)).toEqual(['RefreshTokenReused', 'SessionRevoked']);
   });
 
   it('accepts a refresh token one millisecond before it expires', () => {

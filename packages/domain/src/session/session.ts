@@ -108,6 +108,12 @@ export type SessionCommand =
       readonly type: 'RefreshToken';
       readonly data: {
         readonly presentedRefreshTokenDigest: TokenDigest;
+        /**
+         * When the presented token expires (its own expiry, current or rotated away). Past it the
+         * token is refused as expired, not judged as reuse: the same answer before and after the
+         * pruning job deleted its row.
+         */
+        readonly presentedRefreshTokenExpiresAt: string;
         /** The pair this refresh would issue; a replay of the parent answers with it again. */
         readonly child: TokenPair;
         /** The authenticated client, when the grant came with client authentication. */
@@ -157,6 +163,7 @@ const start = (command: Extract<SessionCommand, { type: 'StartSession' }>, state
 
 /**
  * Rotation with reuse detection (RFC 9700 §4.14.2) and an idempotent grace window:
+ * - a token past its own expiry is refused, whichever it is: reuse is recognised until then;
  * - the current refresh token rotates: `TokenRefreshed`;
  * - its immediate parent, presented again within the grace window, is a retry after a lost
  *   response or a second tab: no event, and the caller answers with the same child (`[]`);
@@ -170,9 +177,9 @@ const refresh = ({ data }: Extract<SessionCommand, { type: 'RefreshToken' }>, st
   if (data.clientId !== null && data.clientId !== state.clientId) throw refused('client_mismatch');
   if (!data.userActive) throw refused('user_disabled');
   if (now >= Date.parse(state.sessionExpiresAt)) throw refused('session_expired');
+  if (now >= Date.parse(data.presentedRefreshTokenExpiresAt)) throw refused('refresh_token_expired');
 
   if (data.presentedRefreshTokenDigest === state.refreshTokenDigest) {
-    if (now >= Date.parse(state.refreshTokenExpiresAt)) throw refused('refresh_token_expired');
     return [
       {
         type: 'TokenRefreshed',

@@ -13,6 +13,7 @@ export type DomainErrorCode =
   | 'INVALID_CLIENT'
   | 'INVALID_GRANT'
   | 'INVALID_TOKEN'
+  | 'TOKEN_OF_ANOTHER_CLIENT'
   | 'AUTHENTICATION_REQUIRED'
   | 'TOO_MANY_ATTEMPTS'
   | 'CLIENT_ALREADY_REGISTERED'
@@ -121,6 +122,18 @@ export class InvalidTokenError extends DomainError {
   readonly code = 'INVALID_TOKEN';
   constructor(readonly reason = 'unknown_token') {
     super('The access token is missing, invalid or expired.');
+  }
+}
+
+/**
+ * A client asked to revoke a token issued to another client. RFC 7009 §2.1: the request is refused
+ * and the client told so (an unknown token, by contrast, is answered as revoked).
+ */
+export class TokenOfAnotherClientError extends DomainError {
+  readonly code = 'TOKEN_OF_ANOTHER_CLIENT';
+  readonly reason = 'token_of_another_client';
+  constructor() {
+    super('The client is not authorized to revoke this token.');
   }
 }
 

@@ -4,7 +4,7 @@ import type { Page, StreamWrite, UserListQuery, UserView } from '../ports.js';
 import { checkPassword } from '../user/password-policy.js';
 import type { Role } from '../user/role.js';
 import { isActiveAdmin, userDecider, type User, type UserCommand, type UserEvent } from '../user/user.js';
-import { normalizeUserName, isFieldError } from '../user/user-name.js';
+import { isFieldError, normalizeUserName, userNameKeyOf } from '../user/user-name.js';
 import { requireAdmin, requireSelfOrAdmin } from './access.js';
 import { metadataFor, retryOnConflict, type AuthDeps, type Principal, type RequestContext } from './deps.js';
 import { validateProfile } from './profile.js';
@@ -12,10 +12,19 @@ import { rosterWriteFor } from './roster.js';
 import { revokeSessionsOf } from './sessions.js';
 import { load, writeOf } from './streams.js';
 
-/** `GET /users`: cursor pages of accounts, admins only. */
-export const listUsers = async (deps: AuthDeps, principal: Principal, query: UserListQuery): Promise<Page<UserView>> => {
+/** What `GET /users` takes: `q` is a user-name prefix as typed. */
+export interface ListUsersInput extends Omit<UserListQuery, 'userNamePrefix'> {
+  readonly q?: string | undefined;
+}
+
+/**
+ * `GET /users`: cursor pages of accounts ordered by user name, admins only. `q` matches user names
+ * that start with it as logins compare them (NFKC, case-folded): `ＢＯ` finds `bob`.
+ */
+export const listUsers = async (deps: AuthDeps, principal: Principal, input: ListUsersInput): Promise<Page<UserView>> => {
   requireAdmin(principal, 'list accounts');
-  return deps.users.listUsers(query);
+  const { q, ...query } = input;
+  return deps.users.listUsers({ ...query, userNamePrefix: q === undefined || q === '' ? undefined : userNameKeyOf(q) });
 };
 
 export interface UserChanges {

@@ -38,6 +38,7 @@ export const refreshToken = async (deps: AuthDeps, input: RefreshTokenInput, con
         type: 'RefreshToken',
         data: {
           presentedRefreshTokenDigest: presented,
+          presentedRefreshTokenExpiresAt: found.expiresAt.toISOString(),
           child: pair,
           clientId: input.clientId,
           userActive: found.userActive,

@@ -1,4 +1,4 @@
-import { SessionNotFoundError } from '../shared/errors.js';
+import { SessionNotFoundError, TokenOfAnotherClientError, UserNotFoundError } from '../shared/errors.js';
 import { sessionStreamId, type ClientId, type SessionId, type UserId } from '../shared/ids.js';
 import type { SessionView } from '../ports.js';
 import { sessionDecider, type SessionRevocationReason } from '../session/session.js';
@@ -48,21 +48,16 @@ export const logout = async (deps: AuthDeps, principal: Principal, scope: Logout
 };
 
 /**
- * RFC 7009: an access or refresh token revokes its whole session. An unknown token, or one issued
- * to another client, changes nothing and answers the same (the caller learns nothing); the
- * returned reason is for the log.
+ * RFC 7009: an access or refresh token revokes its whole session. An unknown token (never issued,
+ * or pruned after its expiry) changes nothing and is answered as revoked, so that a caller learns
+ * nothing from guessing; a token issued to another client is refused (`TOKEN_OF_ANOTHER_CLIENT`),
+ * as §2.1 asks, since the caller holds it already.
  */
-export const revokeToken = async (
-  deps: AuthDeps,
-  clientId: ClientId,
-  token: string,
-  context: RequestContext,
-): Promise<'revoked' | 'unknown_token' | 'other_client'> => {
+export const revokeToken = async (deps: AuthDeps, clientId: ClientId, token: string, context: RequestContext): Promise<void> => {
   const session = await deps.sessions.findSessionByTokenDigest(deps.digester.digest(token));
-  if (session === null) return 'unknown_token';
-  if (session.clientId !== clientId) return 'other_client';
+  if (session === null) return;
+  if (session.clientId !== clientId) throw new TokenOfAnotherClientError();
   await revokeSession(deps, session.sessionId, 'revoked_by_client', context, { clientId });
-  return 'revoked';
 };
 
 export type Introspection =
@@ -131,10 +126,17 @@ export const introspect = async (deps: AuthDeps, token: string): Promise<Introsp
   };
 };
 
-/** The active sessions of a user: their own, or anyone's for an admin. */
-export const listSessions = async (deps: AuthDeps, principal: Principal, userId: UserId): Promise<SessionView[]> => {
+/** A session as its owner sees it: `current` marks the one the caller's access token belongs to. */
+export interface SessionListing extends SessionView {
+  readonly current: boolean;
+}
+
+/** The active sessions of a user, newest first: their own, or anyone's for an admin (404 for no such user). */
+export const listSessions = async (deps: AuthDeps, principal: Principal, userId: UserId): Promise<SessionListing[]> => {
   requireSelfOrAdmin(principal, userId, 'list the sessions');
-  return deps.sessions.listActiveSessions(userId, deps.clock.now());
+  if (userId !== principal.userId && (await deps.users.getUser(userId)) === null) throw new UserNotFoundError();
+  const sessions = await deps.sessions.listActiveSessions(userId, deps.clock.now());
+  return sessions.map((session) => ({ ...session, current: session.id === principal.sessionId }));
 };
 
 /** Ends one of a user's sessions: their own, or anyone's for an admin. */

@@ -10,17 +10,20 @@ export interface ServerProcess {
   output(): string;
 }
 
-/** Spawns the real server process (as `startProcess` does) without waiting for anything. */
+/**
+ * Spawns the real server process (as `startProcess` does) without waiting for anything: on the
+ * embedded database unless `env` names a DATABASE_URL (this process's own is never passed on).
+ */
 export const spawnProcess = (env: Record<string, string>): ChildProcess => {
-  const fullEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
-  delete fullEnv['DATABASE_URL'];
+  const { DATABASE_URL: _ours, ...inherited } = process.env;
+  const fullEnv: NodeJS.ProcessEnv = { ...inherited, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
   return spawn(process.execPath, [bin, 'start'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
 };
 
 /**
  * Starts the real server process (the CLI's `start`, compiled: the bin runs dist/, which the
- * tests' global setup builds) on the embedded database, whatever the environment says about
- * DATABASE_URL; resolves with its URL once it listens on a free port.
+ * tests' global setup builds) on the embedded database unless `env` names a DATABASE_URL; resolves
+ * with its URL once it listens on a free port.
  */
 export const startProcess = (env: Record<string, string>): Promise<ServerProcess> => {
   const child = spawnProcess(env);

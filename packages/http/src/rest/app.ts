@@ -10,7 +10,9 @@ import { authRoutes } from './auth.routes.js';
 import { errorHandler, methodNotAllowed, notFound, retryAfterSeconds } from './errors.js';
 import { securityHeaders } from './headers.js';
 import { sendProblem, statusProblem } from './problem.js';
+import { oauthRoutes } from './oauth.routes.js';
 import { requestId } from './request.js';
+import { sessionsRoutes } from './sessions.routes.js';
 import { usersRoutes } from './users.routes.js';
 
 /** The most calls one tRPC batch may carry (API.md "Abuse limits"). */
@@ -41,6 +43,8 @@ export interface AppOptions {
   readonly trustProxy?: string | false;
   /** Whether the database is reachable and migrated. */
   readonly isReady: () => Promise<boolean>;
+  /** The public base URL, no trailing slash: the RFC 8414 `issuer` and the base of its endpoints. */
+  readonly issuer: string;
 }
 
 /**
@@ -48,7 +52,7 @@ export interface AppOptions {
  * over the same use cases. Everything it answers, errors included, is JSON.
  *
  * @example
- * const app = createApp({ deps, logger, isReady: async () => true });
+ * const app = createApp({ deps, logger, isReady: async () => true, issuer: 'https://auth.pos.example' });
  * app.listen(3000);
  */
 export const createApp = (options: AppOptions): Express => {
@@ -118,7 +122,9 @@ export const createApp = (options: AppOptions): Express => {
   );
 
   app.use(usersRoutes(deps));
+  app.use(sessionsRoutes(deps));
   app.use(authRoutes(deps));
+  app.use(oauthRoutes(deps, { issuer: options.issuer }));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

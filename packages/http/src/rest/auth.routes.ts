@@ -7,7 +7,7 @@ import { EdgeError, invalidRequest, methodNotAllowed, oauthErrors } from './erro
 import { readAuthorization } from './credentials.js';
 import { accepts, formBody, jsonBody, requestContext, requireParsedBody } from './request.js';
 
-type Body = Record<string, unknown>;
+export type Body = Record<string, unknown>;
 
 /** Secrets may hold any character but U+0000 and unpaired surrogates; every other parameter is text. */
 const secretParameters = new Set(['password', 'client_secret']);
@@ -18,7 +18,7 @@ const secretRule = secret();
  * One parameter: absent, or a single string that passes the text rule (`input.ts`). Given twice
  * (`a=1&a=2`) is an error (RFC 6749 §3.2).
  */
-const param = (body: Body, name: string): string | undefined => {
+export const param = (body: Body, name: string): string | undefined => {
   const value = body[name];
   if (value === undefined || value === null || value === '') return undefined;
   if (Array.isArray(value)) throw invalidRequest(`The parameter ${name} is given more than once.`);
@@ -29,7 +29,7 @@ const param = (body: Body, name: string): string | undefined => {
   return parsed.data;
 };
 
-const required = (body: Body, name: string, alias?: string): string => {
+export const required = (body: Body, name: string, alias?: string): string => {
   const value = param(body, name) ?? (alias === undefined ? undefined : param(body, alias));
   if (value === undefined) throw invalidRequest(`The parameter ${name} is required.`);
   return value;
@@ -56,7 +56,7 @@ const readGrant = (body: Body): TokenGrant => {
 };
 
 /** `client_secret_basic` (the seed), or `client_secret_post` for stock clients; never both. */
-const readClientCredentials = (req: Request, body: Body): ClientCredentialsInput => {
+export const readClientCredentials = (req: Request, body: Body): ClientCredentialsInput => {
   const authorization = readAuthorization(req);
   const postedId = param(body, 'client_id');
   const postedSecret = param(body, 'client_secret');
@@ -94,7 +94,8 @@ const presentedRefreshToken = (req: Request, body: Body): string => {
   return token;
 };
 
-const tokenBody = [accepts('application/json or application/x-www-form-urlencoded'), jsonBody, formBody, requireParsedBody];
+/** The body parsers of the `/auth/*` and `/oauth/*` endpoints: JSON or form, an empty body as `{}`. */
+export const tokenBody = [accepts('application/json or application/x-www-form-urlencoded'), jsonBody, formBody, requireParsedBody];
 
 export const authRoutes = (deps: AuthDeps): Router => {
   const router = Router();

@@ -56,6 +56,7 @@ const domainMappings: Record<DomainErrorCode, Mapping> = {
   INVALID_CLIENT: { status: 401, title: 'Unauthorized', oauth: 'invalid_client', challenge: basicChallenge },
   INVALID_GRANT: { status: 400, title: 'Invalid grant', oauth: 'invalid_grant' },
   INVALID_TOKEN: { status: 401, title: 'Unauthorized', oauth: 'invalid_request', challenge: invalidTokenChallenge },
+  TOKEN_OF_ANOTHER_CLIENT: { status: 400, title: 'Invalid request', oauth: 'invalid_request' },
   // RFC 6750 §3.1: no error code in the challenge when the request carried no token at all.
   AUTHENTICATION_REQUIRED: { status: 401, title: 'Unauthorized', oauth: 'invalid_request', challenge: bearerChallenge },
   USER_NOT_FOUND: { status: 404, title: 'Not Found', oauth: 'invalid_request' },

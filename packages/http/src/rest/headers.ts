@@ -37,11 +37,12 @@ const headersOf = (middleware: RequestHandler): ReadonlyArray<readonly [string, 
 };
 
 /**
- * helmet's baseline, and `Cache-Control: no-store`: nothing this service answers may be kept by a
- * cache (account data, tokens, and errors that depend on who asked), on every response, so that a
- * new route cannot forget it.
+ * helmet's baseline, and `Cache-Control: no-store` (with `Pragma: no-cache` for HTTP/1.0 caches, as
+ * RFC 6749 §5.1 asks of token responses): nothing this service answers may be kept by a cache
+ * (account data, tokens, and errors that depend on who asked), on every response, so that a new
+ * route cannot forget it.
  */
-const fixedHeaders = [...headersOf(baseline), ['Cache-Control', 'no-store']] as const;
+const fixedHeaders = [...headersOf(baseline), ['Cache-Control', 'no-store'], ['Pragma', 'no-cache']] as const;
 
 /** The headers every response carries, errors and tRPC included. */
 export const securityHeaders: RequestHandler = (_req, res, next) => {

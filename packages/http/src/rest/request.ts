@@ -61,3 +61,4 @@ export const accepts =
     res.locals['acceptedMediaTypes'] = description;
     next();
   };
+

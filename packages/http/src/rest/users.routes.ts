@@ -1,14 +1,14 @@
 import { Router, type Request } from 'express';
-import { UserId, UserNotFoundError, getUser, registerUser, roles, type AuthDeps, type UserView } from '@pos-auth/domain';
+import { changeOwnPassword, eraseUser, getUser, listUsers, registerUser, resetPassword, roles, updateUser, type AuthDeps } from '@pos-auth/domain';
 import { z } from 'zod';
 import { identifyRegistrant, requirePrincipal } from '../callers.js';
 import { secret, text } from '../input.js';
+import { userIdOf } from '../contract/ids.js';
+import { changePasswordBody, listUsersQuery, resetPasswordBody, userChanges, userPage, userResource } from '../contract/users.js';
 import { methodNotAllowed } from './errors.js';
 import { readAuthorization } from './credentials.js';
 import { accepts, jsonBody, requestContext, requireParsedBody } from './request.js';
 import { parseBody } from './validation.js';
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/iu;
 
 /** The seed's body; unknown fields are ignored. */
 const registerBody = z.object({
@@ -20,24 +20,19 @@ const registerBody = z.object({
   role: z.enum(roles, { error: `must be one of ${roles.join(', ')}` }).optional(),
 });
 
-/** The user resource in the API's snake_case. */
-export const userResource = (user: UserView) => ({
-  id: user.id,
-  user_name: user.userName,
-  email: user.email,
-  name: user.name,
-  role: user.role,
-  disabled: user.disabled,
-  created_at: user.createdAt,
-  updated_at: user.updatedAt,
-});
-
 export const usersRoutes = (deps: AuthDeps): Router => {
   const router = Router();
+  const jsonOnly = [accepts('application/json'), jsonBody, requireParsedBody];
+  const principalOf = (req: Request) => requirePrincipal(deps, readAuthorization(req));
 
   router
     .route('/users')
-    .post(accepts('application/json'), jsonBody, requireParsedBody, async (req, res) => {
+    .get(async (req, res) => {
+      const principal = await principalOf(req);
+      const { cursor, ...query } = parseBody(listUsersQuery, req.query);
+      res.json(userPage(await listUsers(deps, principal, { ...query, cursor: cursor ?? null })));
+    })
+    .post(...jsonOnly, async (req, res) => {
       const body = parseBody(registerBody, req.body);
       const actor = await identifyRegistrant(deps, readAuthorization(req));
       const user = await registerUser(
@@ -48,25 +43,52 @@ export const usersRoutes = (deps: AuthDeps): Router => {
       );
       res.status(201).location(`/users/${encodeURIComponent(user.id)}`).json(userResource(user));
     })
-    .all(methodNotAllowed('POST'));
+    .all(methodNotAllowed('GET, POST'));
 
   router
     .route('/users/me')
     .get(async (req, res) => {
-      const principal = await requirePrincipal(deps, readAuthorization(req));
+      const principal = await principalOf(req);
       res.json(userResource(await getUser(deps, principal, principal.userId)));
     })
     .all(methodNotAllowed('GET'));
 
   router
+    .route('/users/me/password')
+    .post(...jsonOnly, async (req, res) => {
+      const principal = await principalOf(req);
+      await changeOwnPassword(deps, principal, parseBody(changePasswordBody, req.body), requestContext(req));
+      res.status(204).end();
+    })
+    .all(methodNotAllowed('POST'));
+
+  router
     .route('/users/:id')
     .get(async (req, res) => {
-      const principal = await requirePrincipal(deps, readAuthorization(req));
-      const id = req.params['id'] ?? '';
-      if (!uuidPattern.test(id)) throw new UserNotFoundError();
-      res.json(userResource(await getUser(deps, principal, UserId(id))));
+      const principal = await principalOf(req);
+      res.json(userResource(await getUser(deps, principal, userIdOf(req.params['id'] ?? ''))));
     })
-    .all(methodNotAllowed('GET'));
+    .patch(...jsonOnly, async (req, res) => {
+      const principal = await principalOf(req);
+      const changes = parseBody(userChanges, req.body);
+      res.json(userResource(await updateUser(deps, principal, userIdOf(req.params['id'] ?? ''), changes, requestContext(req))));
+    })
+    .delete(async (req, res) => {
+      const principal = await principalOf(req);
+      await eraseUser(deps, principal, userIdOf(req.params['id'] ?? ''), requestContext(req));
+      res.status(204).end();
+    })
+    .all(methodNotAllowed('GET, PATCH, DELETE'));
+
+  router
+    .route('/users/:id/password')
+    .post(...jsonOnly, async (req, res) => {
+      const principal = await principalOf(req);
+      const { newPassword } = parseBody(resetPasswordBody, req.body);
+      await resetPassword(deps, principal, userIdOf(req.params['id'] ?? ''), newPassword, requestContext(req));
+      res.status(204).end();
+    })
+    .all(methodNotAllowed('POST'));
 
   return router;
 };

@@ -51,7 +51,7 @@ it('keeps the log in its data directory across a stop and a start', async () => 
   expect(socketDirectory(first.connectionString)).toBe(join(dataDir, 'postgres'));
   const firstPool = createPool(first.connectionString);
   try {
-    expect(await migrate(firstPool)).toEqual({ applied: ['001_event_store', '002_one_statement_appends'] });
+    expect(await migrate(firstPool)).toEqual({ applied: ['001_event_store', '002_one_statement_appends', '003_token_expiry_indexes'] });
     await (await createPosAuthPersistence(firstPool)).eventStore.appendToStream('login-failures-unknown-user', [event], {
       expectedVersion: 'no_stream',
       metadata: meta,

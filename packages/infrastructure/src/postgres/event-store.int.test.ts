@@ -26,6 +26,7 @@ import {
 } from '../testing/fixtures.js';
 import { createPosAuthPersistence } from '../persistence.js';
 import { logStart, type LogPosition, type PostgresEventStore } from './event-store.js';
+import { pruneExpiredRows } from './pruning.js';
 import { rebuildProjections } from './rebuild.js';
 
 let db: TestSchema;
@@ -425,7 +426,7 @@ describe('rebuildProjections', () => {
     return tables;
   };
 
-  it('reproduces the projection rows from the log alone', async () => {
+  it('reproduces the projection rows from the log alone, as a live database pruned at the same instant holds them', async () => {
     // Every projected event type at least once.
     const userId = newUserId();
     const userName = key(uniqueName('Frank'));
@@ -436,7 +437,8 @@ describe('rebuildProjections', () => {
     });
     const live = newSessionId();
     const issued = tokenIssued(live, userId);
-    await store.appendToStream(`session-${live}`, [issued, tokenRefreshed(issued)], { expectedVersion: 'no_stream', metadata: metadata() });
+    const refreshed = tokenRefreshed(issued);
+    await store.appendToStream(`session-${live}`, [issued, refreshed], { expectedVersion: 'no_stream', metadata: metadata() });
     const revoked = newSessionId();
     await store.appendToStream(`session-${revoked}`, [tokenIssued(revoked, userId), sessionRevoked(revoked, userId)], {
       expectedVersion: 'no_stream',
@@ -446,10 +448,14 @@ describe('rebuildProjections', () => {
     // An event type the projections do not know is kept in the log and skipped by them.
     await store.appendToStream(`test-${randomUUID()}`, [{ type: 'SomethingNew', data: { x: 1 } }], { expectedVersion: 'no_stream', metadata: metadata() });
 
+    // Between the fixtures' expiries: the login's access token (12:30) is past; the refreshed one
+    // (12:40) and every refresh token (May 15), the rotated one included, are not.
+    const now = new Date('2024-05-01T12:35:00.000Z');
+    await pruneExpiredRows(db.pool, store.projections, { now });
     const before = await snapshot();
-    expect(before['access_tokens']).toContainEqual(
-      expect.objectContaining({ digest: issued.data.accessTokenDigest, session_id: live }),
-    );
+    expect(before['access_tokens']).toContainEqual(expect.objectContaining({ digest: refreshed.data.accessTokenDigest, session_id: live }));
+    expect(before['access_tokens']).not.toContainEqual(expect.objectContaining({ digest: issued.data.accessTokenDigest }));
+    expect(before['refresh_tokens']).toContainEqual(expect.objectContaining({ digest: issued.data.refreshTokenDigest, session_id: live }));
     expect(before['users']).toContainEqual(expect.objectContaining({ user_id: userId, user_name_key: userName.key, role: 'chef' }));
     expect(before['sessions']).toContainEqual(expect.objectContaining({ session_id: revoked, status: 'revoked', revoked_reason: 'logout' }));
     // Drift the projections, so that the rebuild has something to repair.
@@ -460,7 +466,7 @@ describe('rebuildProjections', () => {
     );
     await db.pool.query('DELETE FROM clients');
 
-    const { replayed } = await rebuildProjections(db.pool, store);
+    const { replayed } = await rebuildProjections(db.pool, store, { now });
 
     expect(replayed).toBe(await count('SELECT 1 FROM events'));
     expect(await snapshot()).toEqual(before);
@@ -480,6 +486,16 @@ describe('claims and credentials', () => {
     expect(rows).toEqual([{ secret_digest: digest }]);
     // Secrets never enter the log.
     expect(await count("SELECT 1 FROM events WHERE data::text LIKE '%' || $1 || '%'", [digest])).toBe(0);
+  });
+
+  it('replaces a password hash: a later write for the same user is a password change', async () => {
+    const userId = newUserId();
+    const write = (hash: string, expectedVersion: 'no_stream' | number) =>
+      store.appendToStream(userStreamId(userId), [loginFailed(userId)], { expectedVersion, metadata: metadata(), credentials: [{ kind: 'password', userId, hash }] });
+    await write('$argon2id$first', 'no_stream');
+    await write('$argon2id$second', 1);
+    const { rows } = await db.pool.query('SELECT password_hash FROM user_credentials WHERE user_id = $1', [userId]);
+    expect(rows).toEqual([{ password_hash: '$argon2id$second' }]);
   });
 
   it('refuses claims or credentials without an event', async () => {

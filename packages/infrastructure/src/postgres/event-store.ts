@@ -94,7 +94,10 @@ const expectedParameter = (expected: ExpectedVersion): number => {
   return expected;
 };
 
-/** Secrets are rows beside the events, written like projection rows but never rebuilt: the log cannot hold them. */
+/**
+ * Secrets are rows beside the events, written like projection rows but never rebuilt: the log
+ * cannot hold them. A write replaces the secret there was (a password change).
+ */
 const credentialTables: ReadonlyMap<string, ProjectionTable> = new Map([
   ['user_credentials', { name: 'user_credentials', key: ['user_id'], columns: { user_id: 'text', password_hash: 'text', updated_at: 'timestamptz' } }],
   ['client_credentials', { name: 'client_credentials', key: ['client_id'], columns: { client_id: 'text', secret_digest: 'text', updated_at: 'timestamptz' } }],
@@ -163,9 +166,9 @@ const credentialOps = (credentials: readonly CredentialWrite[], now: string): Ro
   credentials.map((credential): RowOp => {
     switch (credential.kind) {
       case 'password':
-        return { op: 'insert', table: 'user_credentials', row: { user_id: credential.userId, password_hash: credential.hash, updated_at: now } };
+        return { op: 'upsert', table: 'user_credentials', row: { user_id: credential.userId, password_hash: credential.hash, updated_at: now } };
       case 'client_secret':
-        return { op: 'insert', table: 'client_credentials', row: { client_id: credential.clientId, secret_digest: credential.digest, updated_at: now } };
+        return { op: 'upsert', table: 'client_credentials', row: { client_id: credential.clientId, secret_digest: credential.digest, updated_at: now } };
       default: {
         const unknown: never = credential;
         throw new TypeError(`Unknown credential kind: ${JSON.stringify(unknown)}`);

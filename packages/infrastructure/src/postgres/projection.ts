@@ -9,6 +9,12 @@ export interface ProjectionTable {
   /** The primary key's columns. */
   readonly key: readonly string[];
   readonly columns: Readonly<Record<string, ColumnType>>;
+  /**
+   * A `timestamptz` column after whose instant a row serves nobody (a token past its expiry): the
+   * pruning job deletes such rows, and a rebuild does not write them, so that a rebuilt table
+   * equals a live one pruned at the same instant.
+   */
+  readonly expiresAt?: string;
 }
 
 export type Row = Readonly<Record<string, unknown>>;
@@ -19,6 +25,8 @@ export type Row = Readonly<Record<string, unknown>>;
  */
 export type RowOp =
   | { readonly op: 'insert'; readonly table: string; readonly row: Row }
+  /** Inserts the row, or replaces the values of the row with its key. */
+  | { readonly op: 'upsert'; readonly table: string; readonly row: Row }
   | { readonly op: 'update'; readonly table: string; readonly where: Row; readonly set: Row }
   | { readonly op: 'delete'; readonly table: string; readonly where: Row };
 
@@ -71,7 +79,7 @@ export const mergeRowOps = (ops: readonly RowOp[], tables: ReadonlyMap<string, P
         merged[index] = { ...earlier, set: { ...earlier.set, ...op.set } };
         continue;
       }
-      if (earlier?.op === 'insert' && table !== undefined && sameValues(keyOf(table, earlier.row), op.where)) {
+      if ((earlier?.op === 'insert' || earlier?.op === 'upsert') && table !== undefined && sameValues(keyOf(table, earlier.row), op.where)) {
         merged[index] = { ...earlier, row: { ...earlier.row, ...op.set } };
         continue;
       }
@@ -103,11 +111,17 @@ export const rowOpSql = (
       .join(' AND ');
   const name = identifier(table.name);
   switch (op.op) {
-    case 'insert': {
+    case 'insert':
+    case 'upsert': {
       const columns = Object.keys(op.row);
-      return `INSERT INTO ${name} (${columns.map(identifier).join(', ')}) SELECT ${columns
+      const insert = `INSERT INTO ${name} (${columns.map(identifier).join(', ')}) SELECT ${columns
         .map((column) => param(op.row[column], typed(column)))
         .join(', ')} FROM guard`;
+      if (op.op === 'insert') return insert;
+      const values = columns.filter((column) => !table.key.includes(column));
+      return `${insert} ON CONFLICT (${table.key.map(identifier).join(', ')}) DO UPDATE SET ${values
+        .map((column) => `${identifier(column)} = EXCLUDED.${identifier(column)}`)
+        .join(', ')}`;
     }
     case 'update':
       return `UPDATE ${name} SET ${Object.entries(op.set)
@@ -166,6 +180,11 @@ export class InMemoryTables {
         const key = InMemoryTables.keyString(spec, op.row);
         if (rows.has(key)) throw new Error(`Replay inserted ${op.table} ${key} twice`);
         rows.set(key, { ...op.row });
+        return;
+      }
+      case 'upsert': {
+        const key = InMemoryTables.keyString(spec, op.row);
+        rows.set(key, { ...rows.get(key), ...op.row });
         return;
       }
       case 'update':

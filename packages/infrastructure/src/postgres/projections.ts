@@ -107,12 +107,15 @@ const refreshTokensTable: ProjectionTable = {
   name: 'refresh_tokens',
   key: ['digest'],
   columns: { digest: 'text', session_id: 'text', issued_at: 'timestamptz', expires_at: 'timestamptz' },
+  // A rotated token's row stays until its own expiry: until then, presenting it is recognised as reuse.
+  expiresAt: 'expires_at',
 };
 
 const accessTokensTable: ProjectionTable = {
   name: 'access_tokens',
   key: ['digest'],
   columns: { digest: 'text', session_id: 'text', user_id: 'text', client_id: 'text', issued_at: 'timestamptz', expires_at: 'timestamptz' },
+  expiresAt: 'expires_at',
 };
 
 /**

@@ -100,7 +100,10 @@ describe('users', () => {
     expect(await walk({ role: 'chef' })).toEqual(['bob', 'carl']);
     // LIKE's wildcards in a prefix are matched as typed.
     expect(await walk({ userNamePrefix: 'b_' })).toEqual(['b_x']);
-    await expect(persistence.users.listUsers({ limit: 2, cursor: 'not a cursor!' })).rejects.toThrow(TypeError);
+    await expect(persistence.users.listUsers({ limit: 2, cursor: 'not a cursor!' })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      errors: [{ path: 'cursor', message: 'is not a cursor of this service' }],
+    });
   });
 });
 
@@ -117,7 +120,10 @@ describe('sessions', () => {
   });
 
   it('finds the session of every refresh token it was issued, current or rotated away, with what a refresh decides on', async () => {
-    for (const digest of [issued.data.refreshTokenDigest, refreshed.data.refreshTokenDigest]) {
+    for (const [digest, issuedAt, expiresAt] of [
+      [issued.data.refreshTokenDigest, issued.data.issuedAt, issued.data.refreshTokenExpiresAt],
+      [refreshed.data.refreshTokenDigest, refreshed.data.refreshedAt, refreshed.data.refreshTokenExpiresAt],
+    ] as const) {
       expect(await persistence.sessions.findByRefreshTokenDigest(digest)).toEqual({
         sessionId,
         head: { version: 2, snapshot: null },
@@ -125,7 +131,8 @@ describe('sessions', () => {
         userName: 'Ada.Lovelace',
         role: 'manager',
         scope: null,
-        issuedAt: new Date(digest === issued.data.refreshTokenDigest ? issued.data.issuedAt : refreshed.data.refreshedAt),
+        issuedAt: new Date(issuedAt),
+        expiresAt: new Date(expiresAt),
       });
     }
     expect(await persistence.sessions.findByRefreshTokenDigest(newDigest())).toBeNull();

@@ -4,6 +4,7 @@ import {
   SessionId,
   TokenDigest,
   UserId,
+  ValidationError,
   sessionStreamId,
   type ClientReadModel,
   type Role,
@@ -134,7 +135,8 @@ export const createPostgresReadModels = (pool: Pool): PostgresReadModels => ({
 
     async listUsers(query) {
       const after = query.cursor === null ? null : decodeCursor(query.cursor);
-      if (query.cursor !== null && after === null) throw new TypeError('listUsers: not a cursor of this service');
+      // The cursor comes from the caller: one this service did not make is bad input, not a bug.
+      if (query.cursor !== null && after === null) throw new ValidationError([{ path: 'cursor', message: 'is not a cursor of this service' }]);
       // Only the filters given, so that each combination gets a plan of its own (the pool asks
       // for generic plans). Keyset pagination on the unique user-name key: a user that exists
       // throughout a walk is seen exactly once, whatever is added or removed meanwhile.
@@ -170,6 +172,7 @@ export const createPostgresReadModels = (pool: Pool): PostgresReadModels => ({
       const { rows } = await pool.query<{
         session_id: string;
         issued_at: Date;
+        expires_at: Date;
         version: number | null;
         snapshot: StreamHead['snapshot'] | null;
         user_name: string | null;
@@ -178,7 +181,7 @@ export const createPostgresReadModels = (pool: Pool): PostgresReadModels => ({
         scope: string | null;
       }>({
         name: 'pos_auth_refresh_token',
-        text: `SELECT r.session_id, r.issued_at, st.version, st.snapshot, u.user_name, u.role,
+        text: `SELECT r.session_id, r.issued_at, r.expires_at, st.version, st.snapshot, u.user_name, u.role,
                       (u.user_id IS NOT NULL AND NOT u.disabled) AS user_active, se.scope
                FROM refresh_tokens r
                LEFT JOIN streams st ON st.stream_id = ${sessionStreamOf}
@@ -198,6 +201,7 @@ export const createPostgresReadModels = (pool: Pool): PostgresReadModels => ({
         role: row.role === null ? 'patron' : toRole(row.role),
         scope: row.scope,
         issuedAt: row.issued_at,
+        expiresAt: row.expires_at,
       };
     },
 

@@ -56,11 +56,22 @@ export const writeTable = async (db: Pick<pg.ClientBase, 'query'>, table: Projec
   await flush();
 };
 
+/** The rows of `table` that a live table pruned at `now` still holds (see `pruneExpiredRows`). */
+function* unexpired(table: ProjectionTable, rows: Iterable<Record<string, unknown>>, now: Date): Iterable<Record<string, unknown>> {
+  const column = table.expiresAt;
+  for (const row of rows) {
+    if (column === undefined || Date.parse(String(row[column])) > now.getTime()) yield row;
+  }
+}
+
 /**
  * Rebuilds every projection from the log: replays it into memory without holding any lock, then,
  * in one transaction that holds the projection tables exclusively, replays what was appended
  * meanwhile, empties the tables and writes them anew, and records the projections' versions.
  * Readers see the old rows until it commits; appends wait only for that last step.
+ *
+ * Rows already past their expiry at `now` (default: the wall clock) are not written: the live
+ * tables lose them to the pruning job, so a rebuilt table equals a live one pruned at `now`.
  *
  * @example
  * const { replayed } = await rebuildProjections(pool, eventStore);
@@ -68,8 +79,9 @@ export const writeTable = async (db: Pick<pg.ClientBase, 'query'>, table: Projec
 export const rebuildProjections = async (
   pool: pg.Pool,
   store: PostgresEventStore,
-  options: { readonly onProgress?: (replayed: number) => void } = {},
+  options: { readonly onProgress?: (replayed: number) => void; readonly now?: Date } = {},
 ): Promise<{ readonly replayed: number }> => {
+  const now = options.now ?? new Date();
   const first = await replayLog(store, options);
   const tables = tablesOf(store.projections);
   const names = [...tables.keys()];
@@ -79,7 +91,7 @@ export const rebuildProjections = async (
     // Under the lock no append that writes projections is running: every event it can miss was written by one that does not.
     const rest = await replayLog(store, { after: first.position, into: first.tables, pastRunningTransactions: true });
     await client.query(`TRUNCATE ${names.join(', ')}`);
-    for (const table of tables.values()) await writeTable(client, table, first.tables.rowsOf(table.name));
+    for (const table of tables.values()) await writeTable(client, table, unexpired(table, first.tables.rowsOf(table.name), now));
     await client.query(
       `INSERT INTO projection_versions (name, version) SELECT * FROM unnest($1::text[], $2::integer[])
        ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version`,
