@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { InvalidClientError, refreshToken, type AuthDeps, type ClientCredentialsInput, type IssuedTokens } from '@pos-auth/domain';
 import type { z } from 'zod';
 import { describeFieldErrors, fieldErrors, secret, text } from '../input.js';
@@ -95,7 +95,7 @@ const presentedRefreshToken = (req: Request, body: Body): string => {
 };
 
 /** The body parsers of the `/auth/*` and `/oauth/*` endpoints: JSON or form, an empty body as `{}`. */
-export const tokenBody = [accepts('application/json or application/x-www-form-urlencoded'), jsonBody, formBody, requireParsedBody];
+export const tokenBody: RequestHandler[] = [accepts('application/json or application/x-www-form-urlencoded'), jsonBody, formBody, requireParsedBody];
 
 export const authRoutes = (deps: AuthDeps): Router => {
   const router = Router();
