@@ -179,7 +179,7 @@ describe('account management over HTTP', () => {
     it('POST /users/me/password: 204, the caller\'s session lives on, their other sessions end', async () => {
       const id = await signUp(server.url, 'changer');
       const [current, other] = [await login('changer'), await login('changer')];
-      const newPassword = 'a new passphrase for changer';
+      const newPassword = 'a fresh passphrase nobody guesses';
 
       const wrongCurrent = await post('/users/me/password', { current_password: 'not my password', new_password: newPassword }, current);
       expect(wrongCurrent).toMatchObject({ status: 400, body: { errors: [{ path: 'current_password', message: 'is incorrect' }] } });
