@@ -195,9 +195,8 @@ export interface UserReadModel {
 }
 
 export interface AccessTokenView {
-  readonly userId: UserId;
-  readonly userName: string;
-  readonly role: Role;
+  /** The user the token was issued to, as they are now (the same read: `GET /users/me` needs no other). */
+  readonly holder: UserView;
   readonly sessionId: SessionId;
   readonly clientId: ClientId;
   readonly scope: string | null;

@@ -2,11 +2,13 @@ import {
   AuthenticationRequiredError,
   InvalidClientError,
   authenticateAccessToken,
+  authenticateWithUser,
   authenticateClient,
   type AuthDeps,
   type ClientCredentialsInput,
   type Principal,
   type RegisterUserActor,
+  type UserView,
 } from '@pos-auth/domain';
 import type { Authorization } from './rest/credentials.js';
 
@@ -19,6 +21,12 @@ import type { Authorization } from './rest/credentials.js';
 export const requirePrincipal = async (deps: AuthDeps, authorization: Authorization): Promise<Principal> => {
   if (authorization.scheme !== 'bearer') throw new AuthenticationRequiredError();
   return authenticateAccessToken(deps, authorization.token);
+};
+
+/** The caller and their user resource, in the token check's one read (`GET /users/me`). */
+export const requireCurrentUser = async (deps: AuthDeps, authorization: Authorization): Promise<UserView> => {
+  if (authorization.scheme !== 'bearer') throw new AuthenticationRequiredError();
+  return (await authenticateWithUser(deps, authorization.token)).user;
 };
 
 /** Client credentials from `Authorization: Basic`; anything else is a failed client authentication. */

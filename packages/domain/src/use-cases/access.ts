@@ -23,7 +23,27 @@ export const authenticateAccessToken = async (
 ): Promise<Principal> => {
   const token = await validAccessToken(deps, accessToken);
   if (token === null) throw new InvalidTokenError();
-  return { userId: token.userId, role: token.role, sessionId: token.sessionId, clientId: token.clientId };
+  return principalOf(token);
+};
+
+const principalOf = (token: AccessTokenView): Principal => ({
+  userId: token.holder.id,
+  role: token.holder.role,
+  sessionId: token.sessionId,
+  clientId: token.clientId,
+});
+
+/**
+ * The holder of a bearer access token and their user resource, from the token check's own read:
+ * `GET /users/me` in one query.
+ */
+export const authenticateWithUser = async (
+  deps: Pick<AuthDeps, 'sessions' | 'digester' | 'clock'>,
+  accessToken: string,
+): Promise<{ readonly principal: Principal; readonly user: UserView }> => {
+  const token = await validAccessToken(deps, accessToken);
+  if (token === null) throw new InvalidTokenError();
+  return { principal: principalOf(token), user: token.holder };
 };
 
 /** Admin-only operations: who may do what is decided here, not in a route. */

@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { changeOwnPassword, eraseUser, getUser, listUsers, registerUser, resetPassword, roles, updateUser, type AuthDeps } from '@pos-auth/domain';
 import { z } from 'zod';
-import { identifyRegistrant, requirePrincipal } from '../callers.js';
+import { identifyRegistrant, requireCurrentUser, requirePrincipal } from '../callers.js';
 import { secret, text } from '../input.js';
 import { userIdOf } from '../contract/ids.js';
 import { changePasswordBody, listUsersQuery, resetPasswordBody, userChanges, userPage, userResource } from '../contract/users.js';
@@ -48,8 +48,7 @@ export const usersRoutes = (deps: AuthDeps): Router => {
   router
     .route('/users/me')
     .get(async (req, res) => {
-      const principal = await principalOf(req);
-      res.json(userResource(await getUser(deps, principal, principal.userId)));
+      res.json(userResource(await requireCurrentUser(deps, readAuthorization(req))));
     })
     .all(methodNotAllowed('GET'));
 

@@ -1,7 +1,7 @@
 import { changeOwnPassword, eraseUser, getUser, listUsers, registerUser, resetPassword, roles, updateUser } from '@pos-auth/domain';
 import { z } from 'zod';
 import { secret, text } from '../input.js';
-import { identifyRegistrant } from '../callers.js';
+import { identifyRegistrant, requireCurrentUser } from '../callers.js';
 import { userIdOf } from '../contract/ids.js';
 import { changePasswordInput, eraseUserInput, listUsersInput, resetPasswordInput, updateUserInput } from '../contract/users.js';
 import { authedProcedure, publicProcedure, router } from './init.js';
@@ -24,7 +24,7 @@ export const usersRouter = router({
       return registerUser(ctx.deps, input, actor, ctx.requestContext);
     }),
   /** As `GET /users/me`. */
-  me: authedProcedure.query(({ ctx }) => getUser(ctx.deps, ctx.principal, ctx.principal.userId)),
+  me: publicProcedure.query(({ ctx }) => requireCurrentUser(ctx.deps, ctx.authorization())),
   /** As `GET /users` (admin): `{ items, nextCursor }`. */
   list: authedProcedure
     .input(listUsersInput)

@@ -138,11 +138,9 @@ describe('sessions', () => {
     expect(await persistence.sessions.findByRefreshTokenDigest(newDigest())).toBeNull();
   });
 
-  it('finds an access token with its holder, role, client and expiry', async () => {
+  it('finds an access token with its holder (the user resource, as it is now), client and expiry', async () => {
     expect(await persistence.sessions.findAccessToken(refreshed.data.accessTokenDigest)).toEqual({
-      userId: ada,
-      userName: 'Ada.Lovelace',
-      role: 'manager',
+      holder: await persistence.users.getUser(ada),
       sessionId: SessionId(sessionId),
       clientId: ClientId('admin-panel'),
       scope: null,

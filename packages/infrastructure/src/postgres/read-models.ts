@@ -206,20 +206,12 @@ export const createPostgresReadModels = (pool: Pool): PostgresReadModels => ({
     },
 
     async findAccessToken(digest) {
-      // The role is the user's current one, not a copy taken when the token was issued; a revoked
-      // session or a disabled or erased user makes the token unknown at once.
-      const { rows } = await pool.query<{
-        user_id: string;
-        user_name: string;
-        role: string;
-        session_id: string;
-        client_id: string;
-        scope: string | null;
-        issued_at: Date;
-        expires_at: Date;
-      }>({
+      // The holder as they are now (role included), not a copy taken when the token was issued; a
+      // revoked session or a disabled or erased user makes the token unknown at once.
+      const { rows } = await pool.query<UserRow & { session_id: string; client_id: string; scope: string | null; issued_at: Date; expires_at: Date }>({
         name: 'pos_auth_access_token',
-        text: `SELECT a.user_id, u.user_name, u.role, a.session_id, a.client_id, se.scope, a.issued_at, a.expires_at
+        text: `SELECT ${userColumns.split(', ').map((column) => `u.${column}`).join(', ')},
+                      a.session_id, a.client_id, se.scope, a.issued_at, a.expires_at
                FROM access_tokens a
                JOIN sessions se ON se.session_id = a.session_id AND se.status = 'active'
                JOIN users u ON u.user_id = a.user_id AND NOT u.disabled
@@ -229,9 +221,7 @@ export const createPostgresReadModels = (pool: Pool): PostgresReadModels => ({
       const row = rows[0];
       if (row === undefined) return null;
       return {
-        userId: UserId(row.user_id),
-        userName: row.user_name,
-        role: toRole(row.role),
+        holder: toUserView(row),
         sessionId: SessionId(row.session_id),
         clientId: ClientId(row.client_id),
         scope: row.scope,
