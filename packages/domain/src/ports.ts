@@ -190,6 +190,7 @@ export interface LoginCandidate {
     readonly userId: UserId;
     readonly passwordHash: string;
     readonly disabled: boolean;
+    readonly role: Role;
   } | null;
   readonly attempts: StreamHead;
 }

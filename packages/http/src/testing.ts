@@ -1,9 +1,10 @@
 import type { AddressInfo } from 'node:net';
-import { defaultSettings, type PasswordHasher, type Settings } from '@pos-auth/domain';
+import { defaultSettings, type Clock, type PasswordHasher, type Settings } from '@pos-auth/domain';
 import { createArgon2PasswordHasher, isMigrated, loadZxcvbnCommonPasswords } from '@pos-auth/infrastructure';
 import { createTestSchema, type TestDatabaseRef } from '@pos-auth/infrastructure/testing';
 import { pino, type Logger } from 'pino';
 import type pg from 'pg';
+import type { AccessTokenOptions } from './access-token-keys.js';
 import type { ClientSeed } from './config.js';
 import { createAuthDeps, seedClients, type Runtime } from './composition.js';
 import { createApp } from './rest/app.js';
@@ -41,6 +42,10 @@ export const startTestServer = async (
     readonly logger?: Logger;
     /** The real argon2id hasher unless given (a test may count calls, or make hashing cheap). */
     readonly passwordHasher?: PasswordHasher;
+    /** JWT access tokens' issuer, audience and keys. */
+    readonly accessTokens?: AccessTokenOptions;
+    /** The wall clock unless given. */
+    readonly clock?: Clock;
   } = {},
 ): Promise<TestServer> => {
   const schema = await createTestSchema(database, options.poolMax === undefined ? {} : { max: options.poolMax });
@@ -49,6 +54,8 @@ export const startTestServer = async (
     passwordHasher: options.passwordHasher ?? (await createArgon2PasswordHasher()),
     commonPasswords: await loadZxcvbnCommonPasswords(),
     settings: { ...defaultSettings, ...options.settings },
+    ...(options.accessTokens === undefined ? {} : { accessTokens: options.accessTokens }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   await seedClients(deps, options.clients ?? [testClient], logger);
   const app = createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'] });
