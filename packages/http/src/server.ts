@@ -34,6 +34,7 @@ export const startServer = async (config: Config, logger: Logger): Promise<Runni
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
     isReady: () => isMigrated(database.pool),
+    signingKeys: deps.signingKeys,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(listening)));

@@ -58,7 +58,13 @@ export const startTestServer = async (
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   await seedClients(deps, options.clients ?? [testClient], logger);
-  const app = createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'] });
+  const app = createApp({
+    deps,
+    logger,
+    isReady: () => isMigrated(schema.pool),
+    corsOrigins: ['http://admin.example.test'],
+    signingKeys: deps.signingKeys,
+  });
   const server = app.listen(0, '127.0.0.1');
   answerMalformedRequests(server);
   await new Promise<void>((resolve) => server.once('listening', resolve));

@@ -3,12 +3,14 @@ import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import cors from 'cors';
 import express, { type Express, type Request } from 'express';
 import type { AuthDeps } from '@pos-auth/domain';
+import type { SigningKeys } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
 import { appRouter } from '../trpc/router.js';
 import { createContextFactory } from '../trpc/init.js';
 import { authRoutes } from './auth.routes.js';
 import { errorHandler, methodNotAllowed, notFound, retryAfterSeconds } from './errors.js';
 import { securityHeaders } from './headers.js';
+import { jwksRoutes } from './jwks.routes.js';
 import { sendProblem, statusProblem } from './problem.js';
 import { requestId } from './request.js';
 import { usersRoutes } from './users.routes.js';
@@ -41,6 +43,8 @@ export interface AppOptions {
   readonly trustProxy?: string | false;
   /** Whether the database is reachable and migrated. */
   readonly isReady: () => Promise<boolean>;
+  /** The keys that verify JWT access tokens, for the JWKS. */
+  readonly signingKeys: Pick<SigningKeys, 'publishedKeys'>;
 }
 
 /**
@@ -48,7 +52,7 @@ export interface AppOptions {
  * over the same use cases. Everything it answers, errors included, is JSON.
  *
  * @example
- * const app = createApp({ deps, logger, isReady: async () => true });
+ * const app = createApp({ deps, logger, isReady: async () => true, signingKeys: deps.signingKeys });
  * app.listen(3000);
  */
 export const createApp = (options: AppOptions): Express => {
@@ -119,6 +123,7 @@ export const createApp = (options: AppOptions): Express => {
 
   app.use(usersRoutes(deps));
   app.use(authRoutes(deps));
+  app.use(jwksRoutes(options.signingKeys));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;
