@@ -88,3 +88,6 @@ export const basicAuth = (client: ClientSeed): string => {
   const encode = (value: string) => encodeURIComponent(value).replaceAll('%20', '+');
   return `Basic ${Buffer.from(`${encode(client.clientId)}:${encode(client.clientSecret)}`).toString('base64')}`;
 };
+
+export { startCountingProxy, type CountingProxy } from './e2e/counting-proxy.js';
+export { startOAuthStandIn, type OAuthStandIn } from './e2e/oauth-stand-in.js';
