@@ -102,7 +102,7 @@ export interface CommonPasswords {
 }
 
 export interface RawTokens {
-  /** A UUID (v4 layout): the seed's access token. */
+  /** A UUID (v4 layout): the seed's opaque access token, and a JWT access token's `jti`. */
   readonly accessToken: string;
   /** An opaque token of at least 256 bits. */
   readonly refreshToken: string;
@@ -117,6 +117,34 @@ export interface TokenGenerator {
    * with the very tokens of the first answer while only their digests are stored.
    */
   childOf(parentRefreshToken: string): RawTokens;
+}
+
+/**
+ * What an access token says: the claims of a JWT access token (RFC 9068), of which an opaque
+ * token is only the id. Instants are ISO 8601.
+ */
+export interface AccessTokenClaims {
+  /** The token's id (`jti`): the random UUID of a login, or the one derived from a refresh's parent. */
+  readonly tokenId: string;
+  readonly userId: UserId;
+  readonly sessionId: SessionId;
+  readonly clientId: ClientId;
+  readonly role: Role;
+  readonly scope: string | null;
+  readonly issuedAt: string;
+  readonly expiresAt: string;
+}
+
+/**
+ * Signs JWT access tokens. Deterministic: the same claims signed with the same key give the same
+ * token, byte for byte, which is what lets a replay inside the grace window answer with the very
+ * token of the first answer while only its digest is stored.
+ */
+export interface AccessTokenSigner {
+  /** Signs with the key that signs now, and names it. */
+  sign(claims: AccessTokenClaims): Promise<{ readonly token: string; readonly keyId: string }>;
+  /** Signs with the key `keyId`, active or not; null when no such key is kept any more. */
+  signWith(keyId: string, claims: AccessTokenClaims): Promise<string | null>;
 }
 
 export interface SecretDigester {
@@ -162,6 +190,7 @@ export interface LoginCandidate {
     readonly userId: UserId;
     readonly passwordHash: string;
     readonly disabled: boolean;
+    readonly role: Role;
   } | null;
   readonly attempts: StreamHead;
 }

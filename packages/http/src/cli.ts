@@ -1,9 +1,17 @@
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DomainError, ValidationError, registerClient } from '@pos-auth/domain';
-import { createPosAuthPersistence, createSha256Digester, migrate, rebuildProjections, systemClock } from '@pos-auth/infrastructure';
+import {
+  createPosAuthPersistence,
+  createSha256Digester,
+  defaultActivationDelaySeconds,
+  migrate,
+  rebuildProjections,
+  systemClock,
+} from '@pos-auth/infrastructure';
 import { ConfigError, loadConfig } from './config.js';
 import { openDatabase } from './composition.js';
+import { parseActivateIn, rotateKeysCommand } from './keys-command.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 
@@ -15,6 +23,8 @@ Commands:
   register-client <client_id> [secret]  register an OAuth client; the secret is read from
                                         standard input when not given (keeps it out of ps)
   rebuild-projections                   rebuild every projection from the event log
+  keys rotate [--activate-in <seconds>]  a new signing key for JWT access tokens: published now,
+                                        signing from --activate-in seconds on (default ${defaultActivationDelaySeconds})
 
 Configuration is read from environment variables; see the README.`;
 
@@ -34,7 +44,9 @@ const withDatabase = async (work: (database: Awaited<ReturnType<typeof openDatab
   }
 };
 
-const commands: Record<string, (args: string[]) => Promise<void>> = {
+type Flags = { readonly 'activate-in'?: string | undefined };
+
+const commands: Record<string, (args: string[], flags: Flags) => Promise<void>> = {
   start: async () => {
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
@@ -82,10 +94,21 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
       const { replayed } = await rebuildProjections(pool, eventStore);
       console.log(`Projections rebuilt from the event log (${replayed} events).`);
     }),
+  keys: ([action], flags) => {
+    if (action !== 'rotate') throw new ConfigError('keys needs an action: keys rotate');
+    const activateInSeconds = parseActivateIn(flags['activate-in']);
+    return withDatabase(async ({ pool }) => {
+      await migrate(pool);
+      console.log(await rotateKeysCommand(pool, loadConfig(), { activateInSeconds }));
+    });
+  },
 };
 
 const main = async () => {
-  const { positionals, values } = parseArgs({ allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h' }, 'activate-in': { type: 'string' } },
+  });
   const [name = 'start', ...args] = positionals;
   const command = commands[name];
   if (values.help || command === undefined) {
@@ -93,7 +116,7 @@ const main = async () => {
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  await command(args);
+  await command(args, values);
 };
 
 main().catch((error: unknown) => {

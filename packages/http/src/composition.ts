@@ -2,6 +2,7 @@ import {
   ClientAlreadyRegisteredError,
   registerClient,
   type AuthDeps,
+  type Clock,
   type CommonPasswords,
   type PasswordHasher,
   type RequestContext,
@@ -19,18 +20,25 @@ import {
   ensureProjectionsCurrent,
   loadZxcvbnCommonPasswords,
   migrate,
+  parseSigningKeySet,
   randomUuidGenerator,
   startEmbeddedPostgres,
   systemClock,
   type PostgresEventStore,
+  type SigningKeys,
 } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import type { ClientSeed, Config } from './config.js';
+import { ConfigError, type ClientSeed, type Config } from './config.js';
+import { createAccessTokenKeys, type AccessTokenOptions } from './access-token-keys.js';
 
-/** The use cases' ports, and the concrete event store behind them (for rebuilds and audits). */
+/**
+ * The use cases' ports, the concrete event store behind them (for rebuilds and audits), and the
+ * keys that sign JWT access tokens (for the JWKS).
+ */
 export interface Runtime extends AuthDeps {
   readonly eventStore: PostgresEventStore;
+  readonly signingKeys: SigningKeys;
 }
 
 /**
@@ -46,20 +54,31 @@ export interface Runtime extends AuthDeps {
  */
 export const createAuthDeps = async (
   pool: pg.Pool,
-  options: { readonly passwordHasher: PasswordHasher; readonly commonPasswords: CommonPasswords; readonly settings: Settings },
+  options: {
+    readonly passwordHasher: PasswordHasher;
+    readonly commonPasswords: CommonPasswords;
+    readonly settings: Settings;
+    /** JWT access tokens' issuer, audience and keys (see `createAccessTokenKeys`). */
+    readonly accessTokens?: AccessTokenOptions;
+    readonly clock?: Clock;
+  },
 ): Promise<Runtime> => {
   const { eventStore, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool);
+  const clock = options.clock ?? systemClock;
+  const { signingKeys, accessTokenSigner } = await createAccessTokenKeys(pool, { ...options.accessTokens, settings: options.settings, clock });
   return {
     eventStore,
+    signingKeys,
     users,
     sessions,
     clients,
     passwordHasher: options.passwordHasher,
     commonPasswords: options.commonPasswords,
     tokens: createTokenGenerator(serviceKeys.tokenDerivation),
+    accessTokenSigner,
     digester: createSha256Digester(),
     pseudonymizer: createHmacPseudonymizer(serviceKeys.userNameHmac),
-    clock: systemClock,
+    clock,
     ids: randomUuidGenerator,
     backoff: createJitteredBackoff(),
     settings: options.settings,
@@ -116,12 +135,26 @@ export const seedClients = async (deps: AuthDeps, clients: readonly ClientSeed[]
 
 /** The use cases' settings from the configuration. */
 export const settingsFrom = (config: Config): Settings => ({
+  accessTokenFormat: config.accessTokenFormat,
   accessTokenTtlSeconds: config.accessTokenTtlSeconds,
   refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
   sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
   refreshReuseGraceSeconds: config.refreshReuseGraceSeconds,
   login: { failureLimit: config.loginFailureLimit, maxWindowSeconds: 15 * 60 },
 });
+
+/** JWT access tokens' options from the configuration; keys that do not parse stop the start. */
+export const accessTokenOptionsFrom = async (config: Config): Promise<AccessTokenOptions> => {
+  try {
+    return {
+      issuer: config.issuer,
+      audience: config.accessTokenAudience,
+      configuredKeys: config.accessTokenSigningKeys === null ? null : await parseSigningKeySet(config.accessTokenSigningKeys),
+    };
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ACCESS_TOKEN_SIGNING_KEYS: ${(error as Error).message}`);
+  }
+};
 
 /** Opens the database, migrates it, brings the projections up to date and builds the ports. */
 export const createRuntime = async (config: Config, logger: Logger) => {
@@ -133,6 +166,7 @@ export const createRuntime = async (config: Config, logger: Logger) => {
       passwordHasher: await createArgon2PasswordHasher(),
       commonPasswords: await loadZxcvbnCommonPasswords(),
       settings: settingsFrom(config),
+      accessTokens: await accessTokenOptionsFrom(config),
     });
     const projections = await ensureProjectionsCurrent(database.pool, deps.eventStore);
     if (projections.rebuilt) logger.info({ replayed: projections.replayed }, 'projections rebuilt from the event log');

@@ -9,7 +9,10 @@ describe('configuration', () => {
       databaseUrl: null,
       dataDir: '/srv/pos-auth/.data',
       authClients: [],
+      accessTokenFormat: 'opaque',
       accessTokenTtlSeconds: 1800,
+      accessTokenAudience: 'pos-api',
+      accessTokenSigningKeys: null,
       refreshTokenTtlSeconds: 1209600,
       sessionMaxAgeSeconds: 2592000,
       refreshReuseGraceSeconds: 10,
@@ -58,6 +61,16 @@ describe('configuration', () => {
     ]);
   });
 
+  it('makes JWT access tokens short-lived unless ACCESS_TOKEN_TTL says otherwise', () => {
+    expect(loadConfig({ ACCESS_TOKEN_FORMAT: 'jwt' }).accessTokenTtlSeconds).toBe(300);
+    expect(loadConfig({ ACCESS_TOKEN_FORMAT: 'jwt', ACCESS_TOKEN_TTL: '900' }).accessTokenTtlSeconds).toBe(900);
+    expect(loadConfig({ ACCESS_TOKEN_FORMAT: 'opaque' }).accessTokenTtlSeconds).toBe(1800);
+    expect(loadConfig({ ACCESS_TOKEN_FORMAT: 'jwt', ACCESS_TOKEN_AUDIENCE: 'https://orders.pos.example' })).toMatchObject({
+      accessTokenFormat: 'jwt',
+      accessTokenAudience: 'https://orders.pos.example',
+    });
+  });
+
   it('splits each AUTH_CLIENTS pair at its first colon and percent-decodes both parts', () => {
     expect(parseAuthClients('a%3Ab:c:d%2Ce%25, plain:secret')).toEqual([
       { clientId: 'a:b', clientSecret: 'c:d,e%' },
@@ -81,6 +94,9 @@ describe('configuration', () => {
     [{ LOGIN_FAILURE_LIMIT: '0' }, 'LOGIN_FAILURE_LIMIT'],
     [{ RATE_LIMIT_IP_PER_MINUTE: 'lots' }, 'RATE_LIMIT_IP_PER_MINUTE'],
     [{ ISSUER: 'ftp://auth.example' }, 'ISSUER'],
+    [{ ACCESS_TOKEN_FORMAT: 'JWT' }, 'ACCESS_TOKEN_FORMAT'],
+    [{ ACCESS_TOKEN_AUDIENCE: 'pos api' }, 'ACCESS_TOKEN_AUDIENCE'],
+    [{ ACCESS_TOKEN_FORMAT: 'jwt', ACCESS_TOKEN_TTL: '0' }, 'ACCESS_TOKEN_TTL'],
   ])('refuses %j with a message naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

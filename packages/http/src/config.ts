@@ -1,4 +1,6 @@
 import path from 'node:path';
+import type { AccessTokenFormat } from '@pos-auth/domain';
+import { defaultAccessTokenAudience } from '@pos-auth/infrastructure';
 import { z } from 'zod';
 
 export interface ClientSeed {
@@ -13,7 +15,12 @@ export interface Config {
   readonly databaseUrl: string | null;
   readonly dataDir: string;
   readonly authClients: readonly ClientSeed[];
+  readonly accessTokenFormat: AccessTokenFormat;
   readonly accessTokenTtlSeconds: number;
+  /** The `aud` of JWT access tokens. */
+  readonly accessTokenAudience: string;
+  /** A private JWK Set whose first key signs JWT access tokens; null: keys generated into the database. */
+  readonly accessTokenSigningKeys: string | null;
   readonly refreshTokenTtlSeconds: number;
   readonly sessionMaxAgeSeconds: number;
   /** 0: a rotated refresh token is never accepted again. */
@@ -28,13 +35,14 @@ export interface Config {
   readonly trustProxy: string | false;
 }
 
-const wholeNumber = (fallback: number, min: number, unit: string) =>
+const wholeNumberText = (min: number, unit: string) =>
   z
     .string()
     .regex(/^\d+$/, `must be a whole number${unit}`)
     .transform(Number)
-    .pipe(z.number().int().min(min, `must be at least ${min}${unit}`).max(2 ** 31 - 1, `must be at most 2147483647${unit}`))
-    .default(fallback);
+    .pipe(z.number().int().min(min, `must be at least ${min}${unit}`).max(2 ** 31 - 1, `must be at most 2147483647${unit}`));
+
+const wholeNumber = (fallback: number, min: number, unit: string) => wholeNumberText(min, unit).default(fallback);
 
 const wholeSeconds = (fallback: number, min = 1) => wholeNumber(fallback, min, ' of seconds');
 
@@ -86,7 +94,14 @@ const schema = z.object({
     .optional(),
   DATA_DIR: z.string().min(1).optional(),
   AUTH_CLIENTS: z.string().default(''),
-  ACCESS_TOKEN_TTL: wholeSeconds(1800),
+  ACCESS_TOKEN_FORMAT: z.enum(['opaque', 'jwt'], { error: 'must be opaque or jwt' }).default('opaque'),
+  // Its default depends on the format (see accessTokenTtlDefaults).
+  ACCESS_TOKEN_TTL: wholeNumberText(1, ' of seconds').optional(),
+  ACCESS_TOKEN_AUDIENCE: z
+    .string()
+    .regex(/^[\x21-\x7e]+$/u, 'must be printable ASCII without spaces')
+    .default(defaultAccessTokenAudience),
+  ACCESS_TOKEN_SIGNING_KEYS: z.string().optional(),
   REFRESH_TOKEN_TTL: wholeSeconds(14 * 24 * 60 * 60),
   SESSION_MAX_AGE: wholeSeconds(30 * 24 * 60 * 60),
   REFRESH_REUSE_GRACE: wholeSeconds(10, 0),
@@ -115,6 +130,13 @@ const schema = z.object({
 });
 
 export class ConfigError extends Error {}
+
+/**
+ * `ACCESS_TOKEN_TTL` unless set: the original server's 30 minutes for opaque tokens, which every
+ * check looks up; 5 minutes for JWTs, which resource servers accept without asking the service
+ * until they expire, so a revocation reaches them only then.
+ */
+export const accessTokenTtlDefaults: Record<AccessTokenFormat, number> = { opaque: 1800, jwt: 300 };
 
 /** `DATA_DIR`'s default when the service is run by root. */
 export const defaultRootDataDir = '/var/lib/pos-auth';
@@ -152,7 +174,10 @@ export const loadConfig = (
     // the directory: a checkout under /root would not do, so root's default is a system path.
     dataDir: path.resolve(base, values.DATA_DIR ?? (host.runByRoot ? defaultRootDataDir : '.data')),
     authClients,
-    accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL,
+    accessTokenFormat: values.ACCESS_TOKEN_FORMAT,
+    accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL ?? accessTokenTtlDefaults[values.ACCESS_TOKEN_FORMAT],
+    accessTokenAudience: values.ACCESS_TOKEN_AUDIENCE,
+    accessTokenSigningKeys: values.ACCESS_TOKEN_SIGNING_KEYS ?? null,
     refreshTokenTtlSeconds: values.REFRESH_TOKEN_TTL,
     sessionMaxAgeSeconds: values.SESSION_MAX_AGE,
     refreshReuseGraceSeconds: values.REFRESH_REUSE_GRACE,

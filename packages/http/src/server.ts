@@ -41,6 +41,7 @@ export const startServer = async (config: Config, logger: Logger): Promise<Runni
     trustProxy: config.trustProxy,
     isReady: () => isMigrated(database.pool),
     issuer: config.issuer,
+    signingKeys: deps.signingKeys,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(listening)));

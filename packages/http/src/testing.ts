@@ -1,10 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { defaultSettings, type PasswordHasher, type Settings } from '@pos-auth/domain';
+import { defaultSettings, type Clock, type PasswordHasher, type Settings } from '@pos-auth/domain';
 import { createArgon2PasswordHasher, isMigrated, loadZxcvbnCommonPasswords } from '@pos-auth/infrastructure';
 import { createTestSchema, type TestDatabaseRef } from '@pos-auth/infrastructure/testing';
 import { pino, type Logger } from 'pino';
 import type pg from 'pg';
+import type { AccessTokenOptions } from './access-token-keys.js';
 import type { ClientSeed } from './config.js';
 import { createAuthDeps, seedClients, type Runtime } from './composition.js';
 import { createApp } from './rest/app.js';
@@ -42,6 +43,10 @@ export const startTestServer = async (
     readonly logger?: Logger;
     /** The real argon2id hasher unless given (a test may count calls, or make hashing cheap). */
     readonly passwordHasher?: PasswordHasher;
+    /** JWT access tokens' issuer, audience and keys. */
+    readonly accessTokens?: AccessTokenOptions;
+    /** The wall clock unless given. */
+    readonly clock?: Clock;
   } = {},
 ): Promise<TestServer> => {
   const schema = await createTestSchema(database, options.poolMax === undefined ? {} : { max: options.poolMax });
@@ -50,6 +55,8 @@ export const startTestServer = async (
     passwordHasher: options.passwordHasher ?? (await createArgon2PasswordHasher()),
     commonPasswords: await loadZxcvbnCommonPasswords(),
     settings: { ...defaultSettings, ...options.settings },
+    ...(options.accessTokens === undefined ? {} : { accessTokens: options.accessTokens }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   await seedClients(deps, options.clients ?? [testClient], logger);
   // Listening first, so that the app's issuer (RFC 8414) is the very URL the tests call.
@@ -57,7 +64,11 @@ export const startTestServer = async (
   answerMalformedRequests(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  server.on('request', createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'], issuer: url }));
+  server.on(
+    'request',
+    // The issuer of JWTs, when a test sets one (a proxy in front of the server), is the RFC 8414 issuer too.
+    createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'], issuer: options.accessTokens?.issuer ?? url, signingKeys: deps.signingKeys }),
+  );
   return {
     url,
     deps,
@@ -77,3 +88,5 @@ export const basicAuth = (client: ClientSeed): string => {
   const encode = (value: string) => encodeURIComponent(value).replaceAll('%20', '+');
   return `Basic ${Buffer.from(`${encode(client.clientId)}:${encode(client.clientSecret)}`).toString('base64')}`;
 };
+
+export { startCountingProxy, type CountingProxy } from './e2e/counting-proxy.js';

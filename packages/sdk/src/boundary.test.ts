@@ -5,13 +5,17 @@ import type { AppRouter, PosAuthRole, PosAuthUser, RegisterInput } from './index
 
 /**
  * The SDK runs in browsers with `fetch` only, and never loads the server: what it imports at
- * run time is its own files and `@trpc/client`; `@pos-auth/*` only as types (erased); no Node
- * built-ins or Node-only globals. Test files are exempt.
+ * run time is its own files, `@trpc/client` and, for resource servers (`@pos-auth/sdk/express`),
+ * `jose`; `@pos-auth/*` and `express` only as types (erased); no Node built-ins or Node-only
+ * globals. Test files are exempt.
  */
 const sourceDir = new URL('./', import.meta.url);
-const sources = readdirSync(sourceDir)
+const sources = readdirSync(sourceDir, { recursive: true, encoding: 'utf8' })
   .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
   .map((file) => ({ file, text: readFileSync(new URL(file, sourceDir), 'utf8') }));
+
+/** What each entry point may import at run time besides the SDK's own files. */
+const allowedRuntimeImports = (file: string): readonly string[] => (file.startsWith('express/') ? ['jose'] : ['@trpc/client']);
 
 /** `import … from 'x'` and `export … from 'x'`, with whether the whole statement is type-only. */
 const importsOf = (text: string) =>
@@ -25,6 +29,11 @@ describe('the SDK boundary', () => {
     expect(sources.map((source) => source.file).sort()).toEqual([
       'credentials.ts',
       'errors.ts',
+      'express/index.ts',
+      'express/introspection.ts',
+      'express/refusal.ts',
+      'express/require-auth.ts',
+      'express/verifier.ts',
       'index.ts',
       'rest-client.ts',
       'token-storage.ts',
@@ -32,12 +41,17 @@ describe('the SDK boundary', () => {
     ]);
   });
 
-  it.each(sources)('$file imports at run time only its own files and @trpc/client', ({ text }) => {
+  it.each(sources)('$file imports at run time only SDK files and what its entry point allows', ({ file, text }) => {
     const runtime = importsOf(text)
       .filter((item) => !item.typeOnly)
       .map((item) => item.specifier)
-      .filter((specifier) => !specifier.startsWith('./'));
-    expect(runtime.filter((specifier) => specifier !== '@trpc/client')).toEqual([]);
+      .filter((specifier) => !specifier.startsWith('./') && !specifier.startsWith('../'));
+    expect(runtime.filter((specifier) => !allowedRuntimeImports(file).includes(specifier))).toEqual([]);
+  });
+
+  it('keeps the resource-server middleware out of the browser entry point', () => {
+    const main = sources.find((source) => source.file === 'index.ts')!;
+    expect(importsOf(main.text).map((item) => item.specifier).filter((specifier) => specifier.startsWith('./express'))).toEqual([]);
   });
 
   it.each(sources)('$file uses no Node built-in or Node-only global', ({ text }) => {

@@ -1,13 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidGrantError } from '../shared/errors.js';
 import { ClientId, SessionId, TokenDigest, UserId } from '../shared/ids.js';
-import { decide, evolve, initialSession, type SessionCommand, type SessionEvent, type TokenIssued, type TokenPair } from './session.js';
+import {
+  decide,
+  evolve,
+  initialSession,
+  type AccessTokenMinting,
+  type SessionCommand,
+  type SessionEvent,
+  type TokenIssued,
+  type TokenPair,
+} from './session.js';
 
 const sessionId = SessionId('5f0c2d3e-0000-4000-8000-000000000001');
 const userId = UserId('5f0c2d3e-0000-4000-8000-000000000002');
 const client = ClientId('admin-panel');
 
-const issued: TokenIssued = {
+const issued = {
   type: 'TokenIssued',
   data: {
     sessionId,
@@ -21,16 +30,20 @@ const issued: TokenIssued = {
     accessTokenExpiresAt: '2026-01-01T00:30:00.000Z',
     refreshTokenDigest: TokenDigest('r1'),
     refreshTokenExpiresAt: '2026-01-15T00:00:00.000Z',
+    role: 'manager',
+    accessTokenKeyId: 'k1',
   },
-};
+} satisfies TokenIssued & { data: AccessTokenMinting };
 
 const given = (...events: SessionEvent[]) => events.reduce(evolve, initialSession);
 
-const pair = (n: number, at = '2026-01-01T01:00:00.000Z'): TokenPair => ({
+const pair = (n: number, at = '2026-01-01T01:00:00.000Z'): TokenPair & AccessTokenMinting => ({
   accessTokenDigest: TokenDigest(`a${n}`),
   accessTokenExpiresAt: new Date(Date.parse(at) + 30 * 60_000).toISOString(),
   refreshTokenDigest: TokenDigest(`r${n}`),
   refreshTokenExpiresAt: new Date(Date.parse(at) + 14 * 86_400_000).toISOString(),
+  role: 'admin',
+  accessTokenKeyId: `k${n}`,
 });
 
 type RefreshData = Extract<SessionCommand, { type: 'RefreshToken' }>['data'];
@@ -80,6 +93,30 @@ describe('session decider', () => {
       },
     });
     expect(afterRotation).toMatchObject({ status: 'active', refreshTokenDigest: 'r2', parent: { refreshTokenDigest: 'r1', rotatedAt: '2026-01-01T01:00:00.000Z' } });
+  });
+
+  describe('the current access token, which a replay makes again', () => {
+    it('is what the login recorded: its digest, instants, role and signing key', () => {
+      expect(given(issued)).toMatchObject({
+        scope: null,
+        accessToken: { digest: 'a1', issuedAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:30:00.000Z', role: 'manager', keyId: 'k1' },
+      });
+    });
+
+    it('is, after a rotation, what the rotation recorded, issued at the rotation', () => {
+      expect(afterRotation).toMatchObject({
+        accessToken: { digest: 'a2', issuedAt: '2026-01-01T01:00:00.000Z', expiresAt: '2026-01-01T01:30:00.000Z', role: 'admin', keyId: 'k2' },
+      });
+    });
+
+    it('has no role or key when the events predate JWT access tokens (its token is opaque)', () => {
+      const { role: _role, accessTokenKeyId: _keyId, ...older } = issued.data;
+      expect(given({ type: 'TokenIssued', data: older })).toMatchObject({ accessToken: { digest: 'a1', role: null, keyId: null } });
+    });
+
+    it("keeps the session's scope, for a JWT's scope claim", () => {
+      expect(given({ ...issued, data: { ...issued.data, scope: 'orders' } })).toMatchObject({ scope: 'orders' });
+    });
   });
 
   it('accepts the authenticated client the session belongs to', () => {

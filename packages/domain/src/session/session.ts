@@ -3,6 +3,7 @@ import type { Decider } from '../shared/decider.js';
 import { InvalidGrantError } from '../shared/errors.js';
 import type { DomainEvent } from '../shared/event.js';
 import type { ClientId, SessionId, TokenDigest, UserId } from '../shared/ids.js';
+import type { Role } from '../user/role.js';
 
 /** The digests and expiry instants of one access/refresh token pair. */
 export interface TokenPair {
@@ -12,31 +13,45 @@ export interface TokenPair {
   readonly refreshTokenExpiresAt: string;
 }
 
+/**
+ * What a pair's access token was made from beyond the session's own facts, recorded so that a
+ * replay inside the grace window makes the very same token again, byte for byte (a JWT: the same
+ * claims signed with the same key). Events written before JWT access tokens lack both fields.
+ */
+export interface AccessTokenMinting {
+  /** The holder's role when the pair was issued: a JWT's `role` claim. */
+  readonly role: Role;
+  /** The `kid` of the key that signed the access token (a JWT); null for an opaque token. */
+  readonly accessTokenKeyId: string | null;
+}
+
 /** A login: starts a session. */
 export type TokenIssued = DomainEvent<
   'TokenIssued',
-  TokenPair & {
-    readonly sessionId: SessionId;
-    readonly userId: UserId;
-    readonly clientId: ClientId;
-    readonly grantType: 'password';
-    readonly scope: string | null;
-    readonly issuedAt: string;
-    /** The absolute end of the session (`SESSION_MAX_AGE` after the login), whatever its refreshes. */
-    readonly sessionExpiresAt: string;
-  }
+  TokenPair &
+    Partial<AccessTokenMinting> & {
+      readonly sessionId: SessionId;
+      readonly userId: UserId;
+      readonly clientId: ClientId;
+      readonly grantType: 'password';
+      readonly scope: string | null;
+      readonly issuedAt: string;
+      /** The absolute end of the session (`SESSION_MAX_AGE` after the login), whatever its refreshes. */
+      readonly sessionExpiresAt: string;
+    }
 >;
 
 /** A rotation: the child pair replaces the parent refresh token. */
 export type TokenRefreshed = DomainEvent<
   'TokenRefreshed',
-  TokenPair & {
-    readonly sessionId: SessionId;
-    readonly userId: UserId;
-    readonly clientId: ClientId;
-    readonly previousRefreshTokenDigest: TokenDigest;
-    readonly refreshedAt: string;
-  }
+  TokenPair &
+    Partial<AccessTokenMinting> & {
+      readonly sessionId: SessionId;
+      readonly userId: UserId;
+      readonly clientId: ClientId;
+      readonly previousRefreshTokenDigest: TokenDigest;
+      readonly refreshedAt: string;
+    }
 >;
 
 /** A rotated-away refresh token was presented outside the grace window: the session is stolen or broken. */
@@ -75,13 +90,27 @@ interface SessionFacts {
   readonly sessionId: SessionId;
   readonly userId: UserId;
   readonly clientId: ClientId;
+  readonly scope: string | null;
   readonly sessionExpiresAt: string;
 }
 
 /**
+ * The current access token: everything it was made from, so that a replay of the parent makes
+ * it again, and its digest, so that the remade token can be checked to be the one recorded.
+ * `role` is null for a pair recorded before JWT access tokens (their tokens are opaque).
+ */
+export interface CurrentAccessToken {
+  readonly digest: TokenDigest;
+  readonly issuedAt: string;
+  readonly expiresAt: string;
+  readonly role: Role | null;
+  readonly keyId: string | null;
+}
+
+/**
  * What a refresh decision needs, and nothing that grows with the session's age: the current
- * refresh token, and its immediate parent with the instant it was rotated away (for the grace
- * window).
+ * refresh token and access token, and the refresh token's immediate parent with the instant it
+ * was rotated away (for the grace window).
  */
 export type Session =
   | { readonly status: 'none' }
@@ -89,7 +118,7 @@ export type Session =
       readonly status: 'active';
       readonly refreshTokenDigest: TokenDigest;
       readonly refreshTokenExpiresAt: string;
-      readonly accessTokenExpiresAt: string;
+      readonly accessToken: CurrentAccessToken;
       readonly parent: { readonly refreshTokenDigest: TokenDigest; readonly rotatedAt: string } | null;
     })
   | (SessionFacts & { readonly status: 'revoked' });
@@ -103,7 +132,7 @@ export interface RefreshRules {
 }
 
 export type SessionCommand =
-  | { readonly type: 'StartSession'; readonly data: TokenIssued['data'] }
+  | { readonly type: 'StartSession'; readonly data: TokenIssued['data'] & AccessTokenMinting }
   | {
       readonly type: 'RefreshToken';
       readonly data: {
@@ -115,7 +144,7 @@ export type SessionCommand =
          */
         readonly presentedRefreshTokenExpiresAt: string;
         /** The pair this refresh would issue; a replay of the parent answers with it again. */
-        readonly child: TokenPair;
+        readonly child: TokenPair & AccessTokenMinting;
         /** The authenticated client, when the grant came with client authentication. */
         readonly clientId: ClientId | null;
         /** False when the account was disabled: its sessions refresh no more. */
@@ -126,11 +155,31 @@ export type SessionCommand =
     }
   | { readonly type: 'RevokeSession'; readonly data: { readonly reason: SessionRevocationReason; readonly now: string } };
 
+/** The access token of a pair issued at `issuedAt`; fields absent from older events read as null. */
+const accessTokenOf = (data: TokenPair & Partial<AccessTokenMinting>, issuedAt: string): CurrentAccessToken => ({
+  digest: data.accessTokenDigest,
+  issuedAt,
+  expiresAt: data.accessTokenExpiresAt,
+  role: data.role ?? null,
+  keyId: data.accessTokenKeyId ?? null,
+});
+
 export const evolve = (state: Session, event: SessionEvent): Session => {
   switch (event.type) {
     case 'TokenIssued': {
-      const { sessionId, userId, clientId, sessionExpiresAt, refreshTokenDigest, refreshTokenExpiresAt, accessTokenExpiresAt } = event.data;
-      return { status: 'active', sessionId, userId, clientId, sessionExpiresAt, refreshTokenDigest, refreshTokenExpiresAt, accessTokenExpiresAt, parent: null };
+      const { sessionId, userId, clientId, scope, sessionExpiresAt, refreshTokenDigest, refreshTokenExpiresAt, issuedAt } = event.data;
+      return {
+        status: 'active',
+        sessionId,
+        userId,
+        clientId,
+        scope,
+        sessionExpiresAt,
+        refreshTokenDigest,
+        refreshTokenExpiresAt,
+        accessToken: accessTokenOf(event.data, issuedAt),
+        parent: null,
+      };
     }
     case 'TokenRefreshed':
       return state.status === 'active'
@@ -138,7 +187,7 @@ export const evolve = (state: Session, event: SessionEvent): Session => {
             ...state,
             refreshTokenDigest: event.data.refreshTokenDigest,
             refreshTokenExpiresAt: event.data.refreshTokenExpiresAt,
-            accessTokenExpiresAt: event.data.accessTokenExpiresAt,
+            accessToken: accessTokenOf(event.data, event.data.refreshedAt),
             parent: { refreshTokenDigest: event.data.previousRefreshTokenDigest, rotatedAt: event.data.refreshedAt },
           }
         : state;
@@ -146,7 +195,14 @@ export const evolve = (state: Session, event: SessionEvent): Session => {
       return state;
     case 'SessionRevoked':
       return state.status === 'active'
-        ? { status: 'revoked', sessionId: state.sessionId, userId: state.userId, clientId: state.clientId, sessionExpiresAt: state.sessionExpiresAt }
+        ? {
+            status: 'revoked',
+            sessionId: state.sessionId,
+            userId: state.userId,
+            clientId: state.clientId,
+            scope: state.scope,
+            sessionExpiresAt: state.sessionExpiresAt,
+          }
         : state;
     default:
       return assertNever(event);
@@ -231,5 +287,7 @@ export const sessionDecider: Decider<SessionCommand, SessionEvent, Session> = {
   initialState: initialSession,
   evolve,
   decide,
-  stateSchema: 1,
+  // 2: the current access token as a whole (`accessToken`) and the session's scope, so that a
+  // replay can make a JWT access token again.
+  stateSchema: 2,
 };

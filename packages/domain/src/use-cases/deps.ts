@@ -4,6 +4,7 @@ import type { ClientId, SessionId, UserId } from '../shared/ids.js';
 import type { BackoffPolicy } from '../login/login-attempts.js';
 import { defaultBackoffPolicy } from '../login/login-attempts.js';
 import type {
+  AccessTokenSigner,
   Clock,
   ClientReadModel,
   CommonPasswords,
@@ -19,7 +20,11 @@ import type {
 } from '../ports.js';
 import type { Role } from '../user/role.js';
 
+/** `opaque`: the seed's UUIDs, checked against the service; `jwt`: signed JWTs that resource servers verify themselves. */
+export type AccessTokenFormat = 'opaque' | 'jwt';
+
 export interface TokenSettings {
+  readonly accessTokenFormat: AccessTokenFormat;
   /** Access-token lifetime, whole seconds from 1. */
   readonly accessTokenTtlSeconds: number;
   /** Refresh-token lifetime (idle limit), whole seconds; each rotation starts a new one. */
@@ -31,6 +36,7 @@ export interface TokenSettings {
 }
 
 export const defaultTokenSettings: TokenSettings = {
+  accessTokenFormat: 'opaque',
   accessTokenTtlSeconds: 1800,
   refreshTokenTtlSeconds: 14 * 24 * 60 * 60,
   sessionMaxAgeSeconds: 30 * 24 * 60 * 60,
@@ -52,6 +58,8 @@ export interface AuthDeps {
   readonly passwordHasher: PasswordHasher;
   readonly commonPasswords: CommonPasswords;
   readonly tokens: TokenGenerator;
+  /** Used when `settings.accessTokenFormat` is `jwt`, and to replay a JWT recorded in any mode. */
+  readonly accessTokenSigner: AccessTokenSigner;
   readonly digester: SecretDigester;
   readonly pseudonymizer: Pseudonymizer;
   readonly clock: Clock;

@@ -6,7 +6,7 @@ import { sessionDecider } from '../session/session.js';
 import { isFieldError, normalizeUserName, userNameKeyOf } from '../user/user-name.js';
 import { metadataFor, retryOnConflict, type AuthDeps, type RequestContext } from './deps.js';
 import { fresh, fromHead, load, writeOf, type Loaded } from './streams.js';
-import { issuedTokens, pairFor, type IssuedTokens } from './tokens.js';
+import { issuedTokens, mintPair, type IssuedTokens } from './tokens.js';
 
 export interface PasswordGrantInput {
   /** Already authenticated (see `authenticateClient`). */
@@ -74,7 +74,9 @@ export const issueTokenWithPassword = async (
     if (retry > 0) attempts = await load(deps.eventStore, loginAttemptsDecider, attemptsStreamId);
     const now = deps.clock.now();
     const sessionEndsAt = new Date(now.getTime() + deps.settings.sessionMaxAgeSeconds * 1000);
-    const pair = pairFor(deps, raw, now, sessionEndsAt);
+    const scope = input.scope ?? null;
+    const holder = { userId: account.userId, sessionId, clientId: input.clientId, role: account.role, scope };
+    const { tokens, pair } = await mintPair(deps, raw, holder, now, sessionEndsAt);
     const started = sessionDecider.decide(
       {
         type: 'StartSession',
@@ -84,7 +86,7 @@ export const issueTokenWithPassword = async (
           userId: account.userId,
           clientId: input.clientId,
           grantType: 'password',
-          scope: input.scope ?? null,
+          scope,
           issuedAt: now.toISOString(),
           sessionExpiresAt: sessionEndsAt.toISOString(),
         },
@@ -96,7 +98,7 @@ export const issueTokenWithPassword = async (
       [writeOf(sessionDecider, fresh(sessionDecider, sessionStreamId(sessionId)), started), ...(cleared === null ? [] : [cleared])],
       { metadata: metadataFor(context, now, { clientId: input.clientId, actorUserId: account.userId }) },
     );
-    return issuedTokens(raw, pair.accessTokenExpiresAt, now, input.scope);
+    return issuedTokens(tokens, pair.accessTokenExpiresAt, now, scope);
   });
 };
 

@@ -3,7 +3,7 @@ import { sessionStreamId, type ClientId } from '../shared/ids.js';
 import { sessionDecider } from '../session/session.js';
 import { metadataFor, retryOnConflict, type AuthDeps, type RequestContext } from './deps.js';
 import { fromHead, writeOf } from './streams.js';
-import { issuedTokens, pairFor, type IssuedTokens } from './tokens.js';
+import { issuedTokens, mintPair, remintAccessToken, type IssuedTokens } from './tokens.js';
 
 export interface RefreshTokenInput {
   readonly refreshToken: string;
@@ -11,7 +11,7 @@ export interface RefreshTokenInput {
   readonly clientId: ClientId | null;
 }
 
-const unknownToken = () => new InvalidGrantError('The refresh token is invalid, expired or revoked.', 'unknown_refresh_token');
+const refused = (reason: string) => new InvalidGrantError('The refresh token is invalid, expired or revoked.', reason);
 
 /**
  * Rotates a session's refresh token (API.md, "Sessions"). The decision reads one row: the session's
@@ -20,6 +20,10 @@ const unknownToken = () => new InvalidGrantError('The refresh token is invalid, 
  * child: one appends it, the others lose the version race, reload, see the presented token as the
  * parent inside the grace window, and answer with that same child. Outside the window, or for an
  * older token, the session is revoked and recorded as reused.
+ *
+ * A JWT access token depends on more than the parent (its instants, the holder's role, the
+ * signing key), so a replay makes it again from what the winning rotation recorded, not from what
+ * this request would have issued: the answer is byte-identical whichever instance gives it.
  */
 export const refreshToken = async (deps: AuthDeps, input: RefreshTokenInput, context: RequestContext): Promise<IssuedTokens> => {
   const presented = deps.digester.digest(input.refreshToken);
@@ -27,12 +31,13 @@ export const refreshToken = async (deps: AuthDeps, input: RefreshTokenInput, con
 
   return retryOnConflict(deps, async () => {
     const found = await deps.sessions.findByRefreshTokenDigest(presented);
-    if (found === null) throw unknownToken();
+    if (found === null) throw refused('unknown_refresh_token');
     const session = await fromHead(deps.eventStore, sessionDecider, sessionStreamId(found.sessionId), found.head);
     const { state } = session;
-    if (state.status === 'none') throw unknownToken();
+    if (state.status === 'none') throw refused('unknown_refresh_token');
     const now = deps.clock.now();
-    const pair = pairFor(deps, child, now, new Date(state.sessionExpiresAt));
+    const holder = { userId: state.userId, sessionId: state.sessionId, clientId: state.clientId, role: found.role, scope: state.scope };
+    const { tokens, pair } = await mintPair(deps, child, holder, now, new Date(state.sessionExpiresAt));
     const events = sessionDecider.decide(
       {
         type: 'RefreshToken',
@@ -49,13 +54,17 @@ export const refreshToken = async (deps: AuthDeps, input: RefreshTokenInput, con
       state,
     );
     // A replay inside the grace window: the child already issued, with its own expiry.
-    if (events.length === 0 && state.status === 'active') return issuedTokens(child, state.accessTokenExpiresAt, now);
+    if (events.length === 0 && state.status === 'active') {
+      const accessToken = await remintAccessToken(deps, child, holder, state.accessToken);
+      if (accessToken === null) throw refused('replayed_access_token_not_reproducible');
+      return issuedTokens({ accessToken, refreshToken: child.refreshToken }, state.accessToken.expiresAt, now);
+    }
 
     await deps.eventStore.append([writeOf(sessionDecider, session, events)], {
       metadata: metadataFor(context, now, { clientId: state.clientId, actorUserId: state.userId }),
     });
     const rotated = events.find((event) => event.type === 'TokenRefreshed');
-    if (rotated === undefined) throw new InvalidGrantError('The refresh token is invalid, expired or revoked.', 'refresh_token_reused');
-    return issuedTokens(child, pair.accessTokenExpiresAt, now);
+    if (rotated === undefined) throw refused('refresh_token_reused');
+    return issuedTokens(tokens, pair.accessTokenExpiresAt, now);
   });
 };

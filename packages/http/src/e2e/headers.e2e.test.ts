@@ -74,6 +74,14 @@ describe('response headers', () => {
     }
   });
 
+  it('lets caches keep the JWKS, the one public document, for five minutes, with the rest of the baseline', async () => {
+    const jwks = await request(`${server.url}/.well-known/jwks.json`);
+    expect(jwks.status).toBe(200);
+    expect(jwks.headers.get('cache-control')).toBe('public, max-age=300');
+    expect(jwks.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(jwks.headers.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
+  });
+
   it('keeps Pragma: no-cache on the token response', () => {
     const [, tokens] = replies.find(([label]) => label === 'POST /auth/token')!;
     expect(tokens.headers.get('pragma')).toBe('no-cache');

@@ -150,6 +150,7 @@ const endpoints: readonly (RestEndpoint | TrpcProcedure)[] = [
   { kind: 'rest', method: 'DELETE', path: '/users/{id}', errors: 'problem', bodies: [], fields: [], valid: [] },
   { kind: 'rest', method: 'GET', path: '/health/live', errors: 'problem', bodies: [], fields: [], valid: [] },
   { kind: 'rest', method: 'GET', path: '/health/ready', errors: 'problem', bodies: [], fields: [], valid: [] },
+  { kind: 'rest', method: 'GET', path: '/.well-known/jwks.json', errors: 'problem', bodies: [], fields: [], valid: [] },
   {
     kind: 'trpc',
     path: 'users.register',

@@ -3,12 +3,14 @@ import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import cors from 'cors';
 import express, { type Express, type Request } from 'express';
 import type { AuthDeps } from '@pos-auth/domain';
+import type { SigningKeys } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
 import { appRouter } from '../trpc/router.js';
 import { createContextFactory } from '../trpc/init.js';
 import { authRoutes } from './auth.routes.js';
 import { errorHandler, methodNotAllowed, notFound, retryAfterSeconds } from './errors.js';
 import { securityHeaders } from './headers.js';
+import { jwksRoutes } from './jwks.routes.js';
 import { sendProblem, statusProblem } from './problem.js';
 import { oauthRoutes } from './oauth.routes.js';
 import { requestId } from './request.js';
@@ -45,6 +47,8 @@ export interface AppOptions {
   readonly isReady: () => Promise<boolean>;
   /** The public base URL, no trailing slash: the RFC 8414 `issuer` and the base of its endpoints. */
   readonly issuer: string;
+  /** The keys that verify JWT access tokens, for the JWKS. */
+  readonly signingKeys: Pick<SigningKeys, 'publishedKeys'>;
 }
 
 /**
@@ -52,7 +56,7 @@ export interface AppOptions {
  * over the same use cases. Everything it answers, errors included, is JSON.
  *
  * @example
- * const app = createApp({ deps, logger, isReady: async () => true, issuer: 'https://auth.pos.example' });
+ * const app = createApp({ deps, logger, isReady: async () => true, issuer: 'https://auth.pos.example', signingKeys: deps.signingKeys });
  * app.listen(3000);
  */
 export const createApp = (options: AppOptions): Express => {
@@ -125,6 +129,7 @@ export const createApp = (options: AppOptions): Express => {
   app.use(sessionsRoutes(deps));
   app.use(authRoutes(deps));
   app.use(oauthRoutes(deps, { issuer: options.issuer }));
+  app.use(jwksRoutes(options.signingKeys));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { authenticateClient, introspect, revokeToken, type AuthDeps, type ClientId } from '@pos-auth/domain';
 import { authorizationServerMetadata, introspectionResponse } from '../contract/oauth.js';
+import { jwksMetadata } from './jwks.routes.js';
 import { readClientCredentials, required, tokenBody, type Body } from './auth.routes.js';
 import { methodNotAllowed, oauthErrors } from './errors.js';
 import { requestContext } from './request.js';
@@ -39,7 +40,7 @@ export const oauthRoutes = (deps: AuthDeps, options: { readonly issuer: string }
     })
     .all(methodNotAllowed('POST'));
 
-  const metadata = authorizationServerMetadata(options.issuer);
+  const metadata = { ...authorizationServerMetadata(options.issuer), ...jwksMetadata(options.issuer) };
   router
     .route('/.well-known/oauth-authorization-server')
     .get((_req, res) => {

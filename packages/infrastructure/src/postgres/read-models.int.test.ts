@@ -40,7 +40,7 @@ describe('users', () => {
 
     expect(await persistence.users.hasAnyUser()).toBe(true);
     expect(await persistence.users.findLoginCandidate('ada.lovelace', attemptsOf('x'))).toEqual({
-      account: { userId: ada, passwordHash: '$argon2id$v=19$fake', disabled: false },
+      account: { userId: ada, passwordHash: '$argon2id$v=19$fake', disabled: false, role: 'manager' },
       attempts: { version: 0, snapshot: null },
     });
     // The key is case-folded: the display form is not a key.

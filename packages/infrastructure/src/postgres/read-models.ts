@@ -86,11 +86,12 @@ export const createPostgresReadModels = (pool: Pool): PostgresReadModels => ({
         user_id: string | null;
         password_hash: string | null;
         disabled: boolean | null;
+        role: string | null;
         version: number | null;
         snapshot: StreamHead['snapshot'] | null;
       }>({
         name: 'pos_auth_login_candidate',
-        text: `SELECT u.user_id, c.password_hash, u.disabled, s.version, s.snapshot
+        text: `SELECT u.user_id, c.password_hash, u.disabled, u.role, s.version, s.snapshot
                FROM (SELECT 1) AS one
                LEFT JOIN users u ON u.user_name_key = $1
                LEFT JOIN user_credentials c ON c.user_id = u.user_id
@@ -102,7 +103,7 @@ export const createPostgresReadModels = (pool: Pool): PostgresReadModels => ({
         account:
           row.user_id === null || row.password_hash === null
             ? null
-            : { userId: UserId(row.user_id), passwordHash: row.password_hash, disabled: row.disabled === true },
+            : { userId: UserId(row.user_id), passwordHash: row.password_hash, disabled: row.disabled === true, role: toRole(row.role ?? '') },
         attempts: head(row.version, row.snapshot),
       };
     },
