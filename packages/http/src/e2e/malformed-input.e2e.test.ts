@@ -588,8 +588,9 @@ describe('malformed requests to every endpoint (property)', () => {
     for (const endpoint of endpoints) expect({ [endpointName(endpoint)]: (perEndpoint.get(endpointName(endpoint)) ?? 0) >= minimum }).toEqual({ [endpointName(endpoint)]: true });
     const tags: Tag[] = ['nul', 'surrogate', 'control', 'encoding', 'undecodable', 'odd-basic', 'broken-path', 'many-params', 'large', 'batch'];
     for (const tag of tags) expect({ [tag]: (perTag.get(tag) ?? 0) >= minimum }).toEqual({ [tag]: true });
-    // Registrations and logins that passed the edge reached the use cases.
-    expect(hashed.hashes).toBeGreaterThanOrEqual(minimum);
-    expect(hashed.verifies).toBeGreaterThanOrEqual(minimum);
+    // Registrations and logins that passed the edge reached the use cases: with some thirty
+    // endpoints, at least one request in 400 (the seed gives well over that).
+    expect(hashed.hashes).toBeGreaterThanOrEqual(Math.floor(numRuns / 400));
+    expect(hashed.verifies).toBeGreaterThanOrEqual(Math.floor(numRuns / 400));
   });
 });

@@ -245,6 +245,7 @@ describe('sessions over HTTP', () => {
       token_endpoint: `${server.url}/oauth/token`,
       revocation_endpoint: `${server.url}/oauth/revoke`,
       introspection_endpoint: `${server.url}/oauth/introspect`,
+      jwks_uri: `${server.url}/.well-known/jwks.json`,
       grant_types_supported: ['password', 'refresh_token'],
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
