@@ -42,8 +42,7 @@ export const issueTokenWithPassword = async (
 
   const candidate: LoginCandidate = await deps.users.findLoginCandidate(userNameKey, attemptsStreamId);
   let attempts = await fromHead(deps.eventStore, loginAttemptsDecider, attemptsStreamId, candidate.attempts);
-  const retryAfter = retryAfterSeconds(attempts.state, deps.clock.now());
-  if (retryAfter !== null) throw new TooManyAttemptsError(retryAfter);
+  refuseInsideWindow(attempts, deps.clock.now(), 'refused unchecked');
 
   const { account } = candidate;
   const passwordMatches = await deps.passwordHasher.verify(account?.passwordHash ?? deps.passwordHasher.dummyHash, input.password);
@@ -51,8 +50,11 @@ export const issueTokenWithPassword = async (
   if (account === null || !passwordMatches || account.disabled) {
     const reason = account === null ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'account_disabled';
     await retryOnConflict(deps, async (retry) => {
-      if (retry > 0) attempts = await load(deps.eventStore, loginAttemptsDecider, attemptsStreamId);
       const now = deps.clock.now();
+      if (retry > 0) {
+        attempts = await load(deps.eventStore, loginAttemptsDecider, attemptsStreamId);
+        refuseInsideWindow(attempts, now, raced);
+      }
       const events = loginAttemptsDecider.decide(
         {
           type: 'RecordFailedLogin',
@@ -71,8 +73,11 @@ export const issueTokenWithPassword = async (
   const raw = deps.tokens.newPair();
   return retryOnConflict(deps, async (retry) => {
     // Only the back-off stream can conflict (a failure for this name landed meanwhile).
-    if (retry > 0) attempts = await load(deps.eventStore, loginAttemptsDecider, attemptsStreamId);
     const now = deps.clock.now();
+    if (retry > 0) {
+      attempts = await load(deps.eventStore, loginAttemptsDecider, attemptsStreamId);
+      refuseInsideWindow(attempts, now, raced);
+    }
     const sessionEndsAt = new Date(now.getTime() + deps.settings.sessionMaxAgeSeconds * 1000);
     const pair = pairFor(deps, raw, now, sessionEndsAt);
     const started = sessionDecider.decide(
@@ -98,6 +103,20 @@ export const issueTokenWithPassword = async (
     );
     return issuedTokens(raw, pair.accessTokenExpiresAt, now, input.scope);
   });
+};
+
+const raced = 'refused after the check: concurrent failures opened the window meanwhile';
+
+/**
+ * Refuses an attempt while the user name's back-off window is open at `now`. Checked again when an
+ * attempt's write lost a race to concurrent failures of the same name: had it been written, or
+ * answered as checked, a burst of concurrent guesses would get more checks than the limit allows
+ * (and a right guess among them would be told apart). Refused, it neither counts nor resets.
+ */
+const refuseInsideWindow = (attempts: Loaded<LoginAttempts>, now: Date, how: string) => {
+  const retryAfter = retryAfterSeconds(attempts.state, now);
+  if (retryAfter === null) return;
+  throw new TooManyAttemptsError(retryAfter, `login back-off: ${how}, ${attempts.state.consecutiveFailures} consecutive failures, ${retryAfter} s left`);
 };
 
 /** A success after failures starts the count again; nothing is written when there were none. */
