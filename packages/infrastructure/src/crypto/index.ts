@@ -1,4 +1,5 @@
 export * from './argon2-password-hasher.js';
+export * from './bounded-password-hasher.js';
 export * from './tokens.js';
 export * from './service-keys.js';
 export * from './backoff.js';
