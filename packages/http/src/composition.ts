@@ -10,6 +10,7 @@ import {
 import {
   closePool,
   createArgon2PasswordHasher,
+  createBoundedPasswordHasher,
   createHmacPseudonymizer,
   createJitteredBackoff,
   createPool,
@@ -123,14 +124,17 @@ export const settingsFrom = (config: Config): Settings => ({
   login: { failureLimit: config.loginFailureLimit, maxWindowSeconds: 15 * 60 },
 });
 
-/** Opens the database, migrates it, brings the projections up to date and builds the ports. */
+/**
+ * Opens the database, migrates it, brings the projections up to date and builds the ports, with
+ * argon2id within the default bounds on concurrent operations.
+ */
 export const createRuntime = async (config: Config, logger: Logger) => {
   const database = await openDatabase(config, logger);
   try {
     const { applied } = await migrate(database.pool);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const deps = await createAuthDeps(database.pool, {
-      passwordHasher: await createArgon2PasswordHasher(),
+      passwordHasher: createBoundedPasswordHasher(await createArgon2PasswordHasher()),
       commonPasswords: await loadZxcvbnCommonPasswords(),
       settings: settingsFrom(config),
     });

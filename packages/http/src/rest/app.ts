@@ -6,6 +6,7 @@ import type { AuthDeps } from '@pos-auth/domain';
 import type { Logger } from 'pino';
 import { appRouter } from '../trpc/router.js';
 import { createContextFactory } from '../trpc/init.js';
+import { unavailabilityOf } from '../unavailable.js';
 import { authRoutes } from './auth.routes.js';
 import { errorHandler, methodNotAllowed, notFound, retryAfterSeconds } from './errors.js';
 import { securityHeaders } from './headers.js';
@@ -111,7 +112,7 @@ export const createApp = (options: AppOptions): Express => {
       onError: ({ error, path, req }) => {
         const requestId = req.res?.locals['requestId'];
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path, requestId }, 'tRPC procedure failed');
-        else if (error.code === 'SERVICE_UNAVAILABLE') logger.warn({ err: error.cause ?? error, path, requestId }, 'database unavailable');
+        else if (error.code === 'SERVICE_UNAVAILABLE') logger.warn({ err: error.cause ?? error, path, requestId }, unavailabilityOf(error.cause) ?? 'service unavailable');
         else logger.info({ path, requestId, code: error.code, reason: reasonOf(error) }, 'request refused');
       },
     }),

@@ -1,15 +1,15 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { DomainError, TooManyAttemptsError, type DomainErrorCode, type FieldError } from '@pos-auth/domain';
-import { isDatabaseUnavailable } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
+import { unavailabilityOf } from '../unavailable.js';
 import { domainProblem, sendOAuthError, sendProblem, statusProblem, type OAuthError } from './problem.js';
 
 export const basicChallenge = 'Basic realm="pos-auth"';
 export const bearerChallenge = 'Bearer realm="pos-auth"';
 export const invalidTokenChallenge = 'Bearer realm="pos-auth", error="invalid_token"';
 
-/** What a 503 asks the caller to wait, in whole seconds: a lost connection is replaced at once. */
+/** What a 503 asks the caller to wait, in whole seconds: a lost connection is replaced at once, a hashing queue drains in well under a second. */
 export const retryAfterSeconds = 2;
 
 export const unavailableDetail = 'The service is temporarily unavailable. Try again shortly.';
@@ -87,6 +87,8 @@ type Classified = Mapping & {
   readonly retryAfter?: number;
   /** For the log: why, when the client is told less. */
   readonly reason?: string;
+  /** For the log: why a 503. */
+  readonly unavailable?: string;
 };
 
 const frameworkStatus = (error: { readonly status?: unknown; readonly statusCode?: unknown }): number | null => {
@@ -117,8 +119,9 @@ const classify = (error: unknown): Classified | null => {
       ...error.options,
     };
   }
-  if (isDatabaseUnavailable(error)) {
-    return { status: 503, title: 'Service Unavailable', oauth: 'temporarily_unavailable', detail: unavailableDetail, retryAfter: retryAfterSeconds };
+  const unavailable = unavailabilityOf(error);
+  if (unavailable !== null) {
+    return { status: 503, title: 'Service Unavailable', oauth: 'temporarily_unavailable', detail: unavailableDetail, retryAfter: retryAfterSeconds, unavailable };
   }
   if (typeof error !== 'object' || error === null) return null;
   const reason = error instanceof Error ? error.message : undefined;
@@ -177,7 +180,7 @@ export const errorHandler =
     const classified = classify(error);
     if (classified) {
       const requestId = res.locals['requestId'];
-      if (classified.status === 503) logger.warn({ err: error, requestId, method: req.method, path: req.path }, 'database unavailable');
+      if (classified.unavailable) logger.warn({ err: error, requestId, method: req.method, path: req.path }, classified.unavailable);
       else logger.info({ requestId, status: classified.status, code: classified.code, reason: classified.reason ?? classified.detail }, 'request refused');
       send(res, classified, shape);
       return;
