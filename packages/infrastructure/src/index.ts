@@ -7,6 +7,7 @@ export * from './postgres/projections.js';
 export * from './postgres/personal-data.js';
 export * from './postgres/rebuild.js';
 export * from './postgres/read-models.js';
+export * from './postgres/ip-rate-limiter.js';
 export * from './embedded/embedded-postgres.js';
 export * from './crypto/index.js';
 export * from './persistence.js';
