@@ -15,6 +15,7 @@ import {
   createJitteredBackoff,
   createPool,
   createPosAuthPersistence,
+  createPostgresIpRateLimiter,
   createSha256Digester,
   createTokenGenerator,
   ensureProjectionsCurrent,
@@ -23,6 +24,7 @@ import {
   randomUuidGenerator,
   startEmbeddedPostgres,
   systemClock,
+  type IpRateLimiter,
   type PostgresEventStore,
 } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
@@ -124,9 +126,13 @@ export const settingsFrom = (config: Config): Settings => ({
   login: { failureLimit: config.loginFailureLimit, maxWindowSeconds: 15 * 60 },
 });
 
+/** The per-IP budget of `RATE_LIMIT_IP_PER_MINUTE` on the database; undefined when it is 0 (off). */
+export const ipLimiterFrom = (pool: pg.Pool, config: Pick<Config, 'rateLimitIpPerMinute'>): Promise<IpRateLimiter | undefined> =>
+  config.rateLimitIpPerMinute === 0 ? Promise.resolve(undefined) : createPostgresIpRateLimiter(pool, { limit: config.rateLimitIpPerMinute });
+
 /**
  * Opens the database, migrates it, brings the projections up to date and builds the ports, with
- * argon2id within the default bounds on concurrent operations.
+ * argon2id within the default bounds on concurrent operations, and the per-IP limiter.
  */
 export const createRuntime = async (config: Config, logger: Logger) => {
   const database = await openDatabase(config, logger);
@@ -138,10 +144,11 @@ export const createRuntime = async (config: Config, logger: Logger) => {
       commonPasswords: await loadZxcvbnCommonPasswords(),
       settings: settingsFrom(config),
     });
+    const ipLimiter = await ipLimiterFrom(database.pool, config);
     const projections = await ensureProjectionsCurrent(database.pool, deps.eventStore);
     if (projections.rebuilt) logger.info({ replayed: projections.replayed }, 'projections rebuilt from the event log');
     await seedClients(deps, config.authClients, logger);
-    return { database, deps };
+    return { database, deps, ipLimiter };
   } catch (error) {
     await database.close().catch(() => undefined);
     throw error;

@@ -27,12 +27,13 @@ export interface RunningServer {
  * process.once('SIGTERM', () => running.close());
  */
 export const startServer = async (config: Config, logger: Logger): Promise<RunningServer> => {
-  const { database, deps } = await createRuntime(config, logger);
+  const { database, deps, ipLimiter } = await createRuntime(config, logger);
   const app = createApp({
     deps,
     logger,
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
+    ipLimiter,
     isReady: () => isMigrated(database.pool),
   });
   const server = await new Promise<Server>((resolve, reject) => {

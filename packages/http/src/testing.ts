@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { defaultSettings, type PasswordHasher, type Settings } from '@pos-auth/domain';
-import { createArgon2PasswordHasher, isMigrated, loadZxcvbnCommonPasswords } from '@pos-auth/infrastructure';
+import { createArgon2PasswordHasher, createPostgresIpRateLimiter, isMigrated, loadZxcvbnCommonPasswords } from '@pos-auth/infrastructure';
 import { createTestSchema, type TestDatabaseRef } from '@pos-auth/infrastructure/testing';
 import { pino, type Logger } from 'pino';
 import type pg from 'pg';
@@ -41,6 +41,10 @@ export const startTestServer = async (
     readonly logger?: Logger;
     /** The real argon2id hasher unless given (a test may count calls, or make hashing cheap). */
     readonly passwordHasher?: PasswordHasher;
+    /** `RATE_LIMIT_IP_PER_MINUTE`; no per-IP limit unless given. */
+    readonly ipLimitPerMinute?: number;
+    /** `TRUST_PROXY` (off unless given). */
+    readonly trustProxy?: string;
   } = {},
 ): Promise<TestServer> => {
   const schema = await createTestSchema(database, options.poolMax === undefined ? {} : { max: options.poolMax });
@@ -51,7 +55,15 @@ export const startTestServer = async (
     settings: { ...defaultSettings, ...options.settings },
   });
   await seedClients(deps, options.clients ?? [testClient], logger);
-  const app = createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'] });
+  const ipLimiter = options.ipLimitPerMinute === undefined ? undefined : await createPostgresIpRateLimiter(schema.pool, { limit: options.ipLimitPerMinute });
+  const app = createApp({
+    deps,
+    logger,
+    isReady: () => isMigrated(schema.pool),
+    corsOrigins: ['http://admin.example.test'],
+    ipLimiter,
+    trustProxy: options.trustProxy ?? false,
+  });
   const server = app.listen(0, '127.0.0.1');
   answerMalformedRequests(server);
   await new Promise<void>((resolve) => server.once('listening', resolve));

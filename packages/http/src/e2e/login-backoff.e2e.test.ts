@@ -92,6 +92,14 @@ describe('login back-off per user name', () => {
     expect(unknown.replies.map(visible)).toEqual(known.replies.map(visible));
     expect(unknown.checks).toBe(known.checks);
     expect(await attemptsOf('nobody-has-this-name')).toEqual([...[1, 2, 3, 4, 5].map((n) => `LoginFailed ${n}`), 'LoginThrottled 5']);
+    // tRPC answers the same refusal as TOO_MANY_REQUESTS, with the same wait.
+    const trpc = await request(
+      `${server.url}/trpc/auth.token`,
+      json({ grantType: 'password', userName: 'nobody-has-this-name', password }, { authorization: basicAuth(server.client) }),
+    );
+    expect(trpc.status).toBe(429);
+    expect(trpc.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    expect(trpc.body.error.data).toMatchObject({ code: 'TOO_MANY_REQUESTS', domainCode: 'TOO_MANY_ATTEMPTS' });
   });
 
   it('a failure checked after a window counts on from where the refused attempts left it, and doubles the window', async () => {

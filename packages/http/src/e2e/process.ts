@@ -12,15 +12,16 @@ export interface ServerProcess {
 
 /** Spawns the real server process (as `startProcess` does) without waiting for anything. */
 export const spawnProcess = (env: Record<string, string>): ChildProcess => {
-  const fullEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
-  delete fullEnv['DATABASE_URL'];
+  const inherited: NodeJS.ProcessEnv = { ...process.env };
+  delete inherited['DATABASE_URL'];
+  const fullEnv: NodeJS.ProcessEnv = { ...inherited, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
   return spawn(process.execPath, [bin, 'start'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
 };
 
 /**
  * Starts the real server process (the CLI's `start`, compiled: the bin runs dist/, which the
- * tests' global setup builds) on the embedded database, whatever the environment says about
- * DATABASE_URL; resolves with its URL once it listens on a free port.
+ * tests' global setup builds) on the embedded database, whatever this process's environment says
+ * about DATABASE_URL, unless `env` gives one; resolves with its URL once it listens on a free port.
  */
 export const startProcess = (env: Record<string, string>): Promise<ServerProcess> => {
   const child = spawnProcess(env);

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { DomainError, TooManyAttemptsError, type DomainErrorCode, type FieldError } from '@pos-auth/domain';
 import type { Logger } from 'pino';
+import { IpRateLimitedError } from '../ip-limit.js';
 import { unavailabilityOf } from '../unavailable.js';
 import { domainProblem, sendOAuthError, sendProblem, statusProblem, type OAuthError } from './problem.js';
 
@@ -87,6 +88,8 @@ type Classified = Mapping & {
   readonly retryAfter?: number;
   /** For the log: why, when the client is told less. */
   readonly reason?: string;
+  /** Logged where it was decided: here only at debug. */
+  readonly alreadyLogged?: boolean;
   /** For the log: why a 503. */
   readonly unavailable?: string;
 };
@@ -117,6 +120,18 @@ const classify = (error: unknown): Classified | null => {
       oauth: error.oauth,
       detail: error.message,
       ...error.options,
+    };
+  }
+  if (error instanceof IpRateLimitedError) {
+    return {
+      status: 429,
+      title: 'Too Many Requests',
+      oauth: 'slow_down',
+      detail: error.message,
+      code: 'RATE_LIMITED',
+      retryAfter: error.retryAfterSeconds,
+      reason: error.reason,
+      alreadyLogged: true,
     };
   }
   const unavailable = unavailabilityOf(error);
@@ -180,8 +195,10 @@ export const errorHandler =
     const classified = classify(error);
     if (classified) {
       const requestId = res.locals['requestId'];
+      const refusal = { requestId, status: classified.status, code: classified.code, reason: classified.reason ?? classified.detail };
       if (classified.unavailable) logger.warn({ err: error, requestId, method: req.method, path: req.path }, classified.unavailable);
-      else logger.info({ requestId, status: classified.status, code: classified.code, reason: classified.reason ?? classified.detail }, 'request refused');
+      else if (classified.alreadyLogged) logger.debug(refusal, 'request refused');
+      else logger.info(refusal, 'request refused');
       send(res, classified, shape);
       return;
     }

@@ -3,6 +3,7 @@ import type { CreateExpressContextOptions } from '@trpc/server/adapters/express'
 import { DomainError, type AuthDeps, type DomainErrorCode, type FieldError } from '@pos-auth/domain';
 import { z } from 'zod';
 import { requirePrincipal } from '../callers.js';
+import { IpRateLimitedError } from '../ip-limit.js';
 import { describeFieldErrors, fieldErrors } from '../input.js';
 import { readAuthorization } from '../rest/credentials.js';
 import { unavailableDetail } from '../rest/errors.js';
@@ -74,15 +75,22 @@ const t = initTRPC.context<Context>().create({
 export const router = t.router;
 
 /**
- * Domain errors, and a service that cannot serve right now (503: the database, saturated password
- * hashing), as tRPC errors; REST maps the same in rest/errors.ts.
+ * Domain errors, a request over its IP's budget (429), and a service that cannot serve right now
+ * (503: the database, the per-IP count, saturated password hashing) as tRPC errors; null for
+ * anything else. REST maps the same in rest/errors.ts.
  */
+export const trpcErrorOf = (cause: unknown): TRPCError | null => {
+  if (cause instanceof DomainError) return new TRPCError({ code: trpcCodes[cause.code], message: cause.message, cause });
+  if (cause instanceof IpRateLimitedError) return new TRPCError({ code: 'TOO_MANY_REQUESTS', message: cause.message, cause });
+  if (unavailabilityOf(cause) !== null) return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: unavailableDetail, cause });
+  return null;
+};
+
 const mapErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (result.ok) return result;
-  const cause = result.error.cause;
-  if (cause instanceof DomainError) throw new TRPCError({ code: trpcCodes[cause.code], message: cause.message, cause });
-  if (unavailabilityOf(cause) !== null) throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: unavailableDetail, cause });
+  const mapped = trpcErrorOf(result.error.cause);
+  if (mapped !== null) throw mapped;
   return result;
 });
 
