@@ -60,10 +60,12 @@ describe('per-IP rate limiter on PostgreSQL', () => {
     expect(await shortWindow.consume('192.0.2.1', 1)).toEqual({ allowed: true });
   });
 
-  it('stores a keyed hash of the address, never the address', async () => {
+  it('stores a keyed hash of the address, never the address, in an unlogged table', async () => {
     const { rows } = await db.pool.query<{ key: string }>('SELECT key FROM rate_limits');
     expect(rows.length).toBeGreaterThan(0);
     for (const { key } of rows) expect(key).toMatch(/^ip:[0-9a-f]{64}$/);
+    const table = await db.pool.query<{ relpersistence: string }>("SELECT relpersistence FROM pg_class WHERE oid = 'rate_limits'::regclass");
+    expect(table.rows).toEqual([{ relpersistence: 'u' }]);
   });
 
   it('reports a count it cannot have as RateLimiterUnavailableError, and recovers', async () => {
