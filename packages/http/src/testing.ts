@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { defaultSettings, type PasswordHasher, type Settings } from '@pos-auth/domain';
+import { defaultSettings, type Clock, type PasswordHasher, type Settings } from '@pos-auth/domain';
 import { createArgon2PasswordHasher, createPostgresIpRateLimiter, isMigrated, loadZxcvbnCommonPasswords } from '@pos-auth/infrastructure';
 import { createTestSchema, type TestDatabaseRef } from '@pos-auth/infrastructure/testing';
 import { pino, type Logger } from 'pino';
@@ -45,15 +45,18 @@ export const startTestServer = async (
     readonly ipLimitPerMinute?: number;
     /** `TRUST_PROXY` (off unless given). */
     readonly trustProxy?: string;
+    /** The system clock unless given (a test may hold time still, or move it on). */
+    readonly clock?: Clock;
   } = {},
 ): Promise<TestServer> => {
   const schema = await createTestSchema(database, options.poolMax === undefined ? {} : { max: options.poolMax });
   const logger = options.logger ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
-  const deps = await createAuthDeps(schema.pool, {
+  const created = await createAuthDeps(schema.pool, {
     passwordHasher: options.passwordHasher ?? (await createArgon2PasswordHasher()),
     commonPasswords: await loadZxcvbnCommonPasswords(),
     settings: { ...defaultSettings, ...options.settings },
   });
+  const deps = options.clock === undefined ? created : { ...created, clock: options.clock };
   await seedClients(deps, options.clients ?? [testClient], logger);
   const ipLimiter = options.ipLimitPerMinute === undefined ? undefined : await createPostgresIpRateLimiter(schema.pool, { limit: options.ipLimitPerMinute });
   const app = createApp({

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loginAttemptsStreamId, userNameKeyOf, type LoginAttemptsEvent, type PasswordHasher } from '@pos-auth/domain';
 import { createArgon2PasswordHasher } from '@pos-auth/infrastructure';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -9,12 +8,19 @@ import { json, request, type Reply } from './http.js';
  * The per-user-name back-off (API.md "Abuse limits") over real HTTP, real argon2id and a real
  * database, with the default limit of 5: attempts 1-5 are answered as usual, an attempt inside
  * the window is 429 without a password check, and a known name and an unknown one cannot be told
- * apart by status, body or the work done.
+ * apart by status, body or the work done. The server's clock stands still unless a test moves it,
+ * so a window ends when the test says, not when a slow machine lets it.
  */
 describe('login back-off per user name', () => {
   let server: TestServer;
   let verifies = 0;
   const password = 'correct horse battery staple';
+  let now = Date.parse('2030-01-01T00:00:00.000Z');
+  const clock = { now: () => new Date(now) };
+  /** Moves the server's clock on by a reply's Retry-After: the window it announced has ended. */
+  const waitOut = (reply: Reply) => {
+    now += Number(reply.headers.get('retry-after')) * 1000;
+  };
 
   beforeAll(async () => {
     const argon2 = await createArgon2PasswordHasher();
@@ -27,7 +33,7 @@ describe('login back-off per user name', () => {
       },
       dummyHash: argon2.dummyHash,
     };
-    server = await startTestServer(inject('testDatabase'), { passwordHasher: counting, poolMax: 20 });
+    server = await startTestServer(inject('testDatabase'), { passwordHasher: counting, poolMax: 20, clock });
     for (const userName of ['known-seven', 'known-racer']) {
       expect((await request(`${server.url}/users`, json({ user_name: userName, password }))).status).toBe(201);
     }
@@ -79,7 +85,7 @@ describe('login back-off per user name', () => {
   });
 
   it('after the window the right password works and clears the count', async () => {
-    await sleep(Number(known.replies.at(-1)!.headers.get('retry-after')) * 1000);
+    waitOut(known.replies.at(-1)!);
     const reply = await login('known-seven', password);
     expect(reply.status).toBe(201);
     expect(await attemptsOf('known-seven')).toEqual([...[1, 2, 3, 4, 5].map((n) => `LoginFailed ${n}`), 'LoginThrottled 5', 'FailedLoginsCleared']);
@@ -107,7 +113,7 @@ describe('login back-off per user name', () => {
     for (let i = 1; i <= 5; i += 1) expect((await login(userName, `wrong ${i}`)).status).toBe(400);
     const refused = await login(userName, 'wrong while refused');
     expect(refused.status).toBe(429);
-    await sleep(Number(refused.headers.get('retry-after')) * 1000);
+    waitOut(refused);
     expect((await login(userName, 'wrong after the window')).status).toBe(400);
     expect((await attemptsOf(userName)).slice(-2)).toEqual(['LoginFailed 6', 'LoginThrottled 6']);
     const windowsMs = (await eventsOf(userName)).flatMap((event) =>

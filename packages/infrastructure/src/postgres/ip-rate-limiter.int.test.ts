@@ -52,11 +52,12 @@ describe('per-IP rate limiter on PostgreSQL', () => {
   });
 
   it('starts a new budget when the window ends', async () => {
-    const shortWindow = await createPostgresIpRateLimiter(db.pool, { limit: 1, windowSeconds: 1 });
+    const shortWindow = await createPostgresIpRateLimiter(db.pool, { limit: 1, windowSeconds: 2 });
     expect(await shortWindow.consume('192.0.2.1', 1)).toEqual({ allowed: true });
     const refused = await shortWindow.consume('192.0.2.1', 1);
-    expect(refused).toMatchObject({ allowed: false, retryAfterSeconds: 1 });
-    await sleep(1100);
+    expect(refused.allowed).toBe(false);
+    expect(refused.allowed === false && refused.retryAfterSeconds).toBeLessThanOrEqual(2);
+    await sleep(2100);
     expect(await shortWindow.consume('192.0.2.1', 1)).toEqual({ allowed: true });
   });
 
