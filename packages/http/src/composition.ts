@@ -12,6 +12,7 @@ import {
   createArgon2PasswordHasher,
   createBoundedPasswordHasher,
   createHmacPseudonymizer,
+  createInProcessKeyedLock,
   createJitteredBackoff,
   createPool,
   createPosAuthPersistence,
@@ -65,6 +66,7 @@ export const createAuthDeps = async (
     clock: systemClock,
     ids: randomUuidGenerator,
     backoff: createJitteredBackoff(),
+    loginLock: createInProcessKeyedLock(),
     settings: options.settings,
   };
 };

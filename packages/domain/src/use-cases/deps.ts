@@ -10,6 +10,7 @@ import type {
   ConflictBackoff,
   EventStore,
   IdGenerator,
+  KeyedLock,
   PasswordHasher,
   Pseudonymizer,
   SecretDigester,
@@ -57,6 +58,8 @@ export interface AuthDeps {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly backoff: ConflictBackoff;
+  /** One password login per user name at a time (per process): see `issueTokenWithPassword`. */
+  readonly loginLock: KeyedLock;
   readonly settings: Settings;
 }
 

@@ -28,6 +28,11 @@ const wrongCredentials = (reason: string) => new InvalidGrantError('The user nam
  * checking the password. An unknown user name costs one verify against a dummy hash and one
  * `LoginFailed`, exactly as a wrong password does, and a disabled account answers exactly like a
  * wrong password: neither the answer nor its timing tells them apart.
+ *
+ * Logins for one user name take turns (`deps.loginLock`, per process): each reads the back-off
+ * state the one before it left. Without that, every attempt that arrived while one was being
+ * checked would pass the window check too and cost its own argon2 verify, only to be refused
+ * afterwards: under a flood, a name whose window ended got a verify for each attempt in flight.
  */
 export const issueTokenWithPassword = async (
   deps: AuthDeps,
@@ -39,7 +44,17 @@ export const issueTokenWithPassword = async (
   // Invalid names are throttled under the same rule, by the same key any name would get.
   const userNameDigest = deps.pseudonymizer.userName(userNameKey ?? userNameKeyOf(input.userName));
   const attemptsStreamId = loginAttemptsStreamId(userNameDigest);
+  return deps.loginLock.exclusive(attemptsStreamId, () => attemptLogin(deps, input, context, { userNameKey, userNameDigest, attemptsStreamId }));
+};
 
+/** One login, in its user name's turn. */
+const attemptLogin = async (
+  deps: AuthDeps,
+  input: PasswordGrantInput,
+  context: RequestContext,
+  name: { readonly userNameKey: string | null; readonly userNameDigest: UserNameDigest; readonly attemptsStreamId: string },
+): Promise<IssuedTokens> => {
+  const { userNameKey, userNameDigest, attemptsStreamId } = name;
   const candidate: LoginCandidate = await deps.users.findLoginCandidate(userNameKey, attemptsStreamId);
   let attempts = await fromHead(deps.eventStore, loginAttemptsDecider, attemptsStreamId, candidate.attempts);
   refuseInsideWindow(attempts, deps.clock.now(), 'refused unchecked');
@@ -109,9 +124,10 @@ const raced = 'refused after the check: concurrent failures opened the window me
 
 /**
  * Refuses an attempt while the user name's back-off window is open at `now`. Checked again when an
- * attempt's write lost a race to concurrent failures of the same name: had it been written, or
- * answered as checked, a burst of concurrent guesses would get more checks than the limit allows
- * (and a right guess among them would be told apart). Refused, it neither counts nor resets.
+ * attempt's write lost a race to concurrent failures of the same name (on another instance, since
+ * one instance gives a name's logins turns): had it been written, or answered as checked, a burst
+ * of concurrent guesses would get more checked answers than the limit allows (and a right guess
+ * among them would be told apart). Refused, it neither counts nor resets.
  */
 const refuseInsideWindow = (attempts: Loaded<LoginAttempts>, now: Date, how: string) => {
   const retryAfter = retryAfterSeconds(attempts.state, now);

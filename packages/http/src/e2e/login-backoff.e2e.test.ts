@@ -125,8 +125,10 @@ describe('login back-off per user name', () => {
   it.each([
     ['a known user name', 'known-racer'],
     ['an unknown user name', 'unknown-racer'],
-  ])('20 concurrent wrong passwords for %s: exactly 5 answered 400 and counted, 15 refused 429', async (_, userName) => {
+  ])('20 concurrent wrong passwords for %s: exactly 5 checked, answered 400 and counted, 15 refused 429 unchecked', async (_, userName) => {
+    const before = verifies;
     const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => login(userName, `concurrent wrong guess ${i}`)));
+    expect(verifies - before).toBe(5);
     const statuses = replies.reduce<Record<number, number>>((counts, { status }) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }), {});
     expect(statuses).toEqual({ 400: 5, 429: 15 });
     for (const reply of replies) expect(reply.body).toEqual(reply.status === 400 ? wrongGrant : slowDown);
