@@ -61,12 +61,13 @@ describe('bounded password hashing under load', () => {
   it('answers 503 with Retry-After while one operation runs and one waits, then serves again', async () => {
     gate = new Promise((resolve) => (openGate = resolve));
     const before = admitted;
-    const holding = [login('queued'), login('queued', 'a wrong password')];
+    // Two names: logins for one name take turns before they reach the hasher.
+    const holding = [login('queued'), login('nobody-queued', 'a wrong password')];
     // Both are in: one running (held at the gate), one waiting its turn.
     for (let i = 0; i < 500 && admitted < before + 2; i += 1) await sleep(10);
     expect(admitted).toBe(before + 2);
 
-    const token = await login('queued');
+    const token = await login('nobody-refused');
     expect(token.status).toBe(503);
     expect(token.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
     expect(token.body).toEqual({ error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable. Try again shortly.' });
@@ -94,7 +95,7 @@ describe('bounded password hashing under load', () => {
     const { rows } = await server.pool.query<{ type: string; n: number }>(
       "SELECT type, count(*)::int AS n FROM events WHERE type IN ('LoginFailed', 'TokenIssued') GROUP BY type ORDER BY type",
     );
-    // The one wrong password that waited its turn failed; the refused attempts wrote nothing.
+    // The one unknown name that waited its turn failed; the refused attempts wrote nothing.
     expect(rows).toEqual([
       { type: 'LoginFailed', n: 1 },
       { type: 'TokenIssued', n: 2 },
