@@ -17,6 +17,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { defaultArgon2Params } from '@pos-auth/infrastructure';
 import { spawnNode, memoryOf, type Child } from './lib/children.js';
+import { sampleRss, startFlood, type FloodCounts } from './lib/flood.js';
 import { fixed, table } from './lib/report.js';
 import { intFromEnv } from './lib/env.js';
 import { libuvThreadPoolSize, type ThroughputResult } from './lib/throughput.js';
@@ -32,6 +33,20 @@ const settings = {
   users: intFromEnv('BENCH_USERS', 32, 1, 1000),
   /** Largest share of failed requests (non-expected status, socket error, timeout) a run may have. */
   maxFailurePercent: intFromEnv('BENCH_MAX_FAILURE_PERCENT', 1, 0, 100),
+  /**
+   * The service's RATE_LIMIT_IP_PER_MINUTE for the login, refresh and me runs, which all come from
+   * this machine's one address: 0 (off) by default; a value above what a run sends measures the
+   * cost of counting (one row, every request).
+   */
+  ipLimitPerMinute: intFromEnv('BENCH_RATE_LIMIT_IP_PER_MINUTE', 0, 0, 2 ** 31 - 1),
+};
+/** The flood beside the clean logins on the instance with the abuse limits on (bench/README.md). */
+const floodSettings = {
+  connections: 20,
+  ips: intFromEnv('BENCH_FLOOD_IPS', 2, 1, 250),
+  names: intFromEnv('BENCH_FLOOD_NAMES', 10, 1, 100_000),
+  /** How long the flood has run when the measured logins start (its first seconds are reported apart). */
+  onsetSeconds: intFromEnv('BENCH_FLOOD_ONSET', 10, 1, 60),
 };
 const baseDatabaseUrl =
   process.env['BENCH_DATABASE_URL'] ?? process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -125,9 +140,9 @@ const createBenchDatabase = async (): Promise<{ url: string; serverVersion: stri
 // ---------------------------------------------------------------------------------------------
 // Children
 
-const startService = async (databaseUrl: string): Promise<{ child: Child; url: string }> => {
+const startService = async (databaseUrl: string, env: Record<string, string>, name = 'pos-auth'): Promise<{ child: Child; url: string }> => {
   assertNotInterrupted();
-  const child = spawnNode('pos-auth', ['packages/http/bin/pos-auth.js', 'start'], {
+  const child = spawnNode(name, ['packages/http/bin/pos-auth.js', 'start'], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -135,13 +150,14 @@ const startService = async (databaseUrl: string): Promise<{ child: Child; url: s
       HOST: '127.0.0.1',
       AUTH_CLIENTS: `${client.id}:${client.secret}`,
       LOG_LEVEL: 'info',
+      ...env,
     },
     onLine: (line) => {
       // pino levels: 40 warn, 50 error, 60 fatal. Those are worth seeing while the bench runs.
-      if (!interrupted && /"level":(4|5|6)\d/.test(line)) process.stderr.write(`[pos-auth] ${line}\n`);
+      if (!interrupted && /"level":(4|5|6)\d/.test(line)) process.stderr.write(`[${name}] ${line}\n`);
     },
   });
-  cleanups.push({ name: 'pos-auth server', run: () => child.stop() });
+  cleanups.push({ name: `${name} server`, run: () => child.stop() });
   const url = await child.waitForLine(
     (line) => (line['msg'] === 'pos-auth listening' && typeof line['url'] === 'string' ? line['url'] : undefined),
     90_000,
@@ -358,13 +374,14 @@ const main = async (): Promise<number> => {
       `(@node-rs/argon2 ${versionOf('infrastructure', '@node-rs/argon2')}), ceiling at ${threadPoolSize} verifies in flight`,
   );
   console.log(`express     ${versionOf('http', 'express')} (service and bare ceiling)`);
+  console.log(`per-IP      RATE_LIMIT_IP_PER_MINUTE=${settings.ipLimitPerMinute} for the login, refresh and me runs${settings.ipLimitPerMinute === 0 ? ' (off)' : ''}`);
   console.log(`data        ${settings.users} users, ${refreshPoolSize} sessions for refresh, ${meTokenCount} access tokens for /users/me`);
 
   assertNotInterrupted();
   const database = await createBenchDatabase();
   console.log(`database    PostgreSQL ${database.serverVersion}, fresh database ${databaseName}`);
 
-  const service = await startService(database.url);
+  const service = await startService(database.url, { RATE_LIMIT_IP_PER_MINUTE: String(settings.ipLimitPerMinute) });
   const bare = await startBareExpress();
   console.log(`children    pos-auth pid ${service.child.pid} at ${service.url}; bare express pid ${bare.child.pid} at ${bare.url}\n`);
 
@@ -479,6 +496,71 @@ const main = async (): Promise<number> => {
   }
   if (refreshPoolMisses > 0) problems.push(`refresh: the token pool ran dry ${refreshPoolMisses} times`);
 
+  // Logins under a flood (issue 6; bench/README.md says what the flood is and why): a second
+  // instance on the same database with the abuse limits as shipped (600 requests per IP per minute,
+  // back-off after 5 failures per user name) and TRUST_PROXY=loopback, so that X-Forwarded-For
+  // stands for the client's address. Clean logins come from 256 addresses; the flood from a few
+  // others, over a few unknown user names, at twice the argon2id ceiling.
+  const limited = await startService(database.url, { TRUST_PROXY: 'loopback' }, 'pos-auth-limits');
+  const cleanIps = Array.from({ length: 256 }, (_, i) => `198.51.100.${i}`);
+  let cleanIndex = 0;
+  const cleanLoginRequests: autocannon.Request[] = [
+    {
+      method: 'POST',
+      path: '/auth/token',
+      headers: { 'content-type': 'application/json', authorization: basicAuth },
+      setupRequest: (request) => {
+        const i = cleanIndex++;
+        return { ...request, headers: { ...request.headers, 'x-forwarded-for': cleanIps[i % cleanIps.length] ?? '' }, body: loginBodies[i % loginBodies.length] ?? '' };
+      },
+    },
+  ];
+  const floodRate = Math.round(2 * mean([argon2Before.opsPerSecond, argon2After.opsPerSecond]));
+  if (settings.warmupSeconds > 0) {
+    await step('login, limits on (warm-up)', async () =>
+      problems.push(...problemsOf(await runLoad('warm-up login (limits on)', limited.url, cleanLoginRequests, 201, settings.warmupSeconds))),
+    );
+  }
+  const cleanBefore = await step('login, limits on, no flood (1/2)', () => runLoad('login (limits on) 1/2', limited.url, cleanLoginRequests, 201, d));
+  const { floodOnset, underFlood, floodOnsetCounts, floodMeasured, floodRssPeakMiB } = await step(
+    `login under a flood of ${floodRate}/s from ${floodSettings.ips} addresses over ${floodSettings.names} unknown names`,
+    async () => {
+      const rss = sampleRss(limited.child.pid);
+      const flood = startFlood({
+        url: limited.url,
+        connections: floodSettings.connections,
+        overallRate: floodRate,
+        basicAuth,
+        ips: Array.from({ length: floodSettings.ips }, (_, i) => `203.0.113.${i + 1}`),
+        userNames: Array.from({ length: floodSettings.names }, (_, i) => `flood_nobody_${i}`),
+      });
+      try {
+        // Clean logins run throughout: over the flood's first seconds (reported apart), then measured.
+        const onset = await runLoad('login at the onset of the flood', limited.url, cleanLoginRequests, 201, floodSettings.onsetSeconds);
+        const onsetCounts = flood.nextPhase();
+        const run = await runLoad('login under flood', limited.url, cleanLoginRequests, 201, d);
+        return { floodOnset: onset, underFlood: run, floodOnsetCounts: onsetCounts, floodMeasured: await flood.stop(), floodRssPeakMiB: rss.stop() };
+      } catch (error) {
+        await flood.stop().catch(() => undefined);
+        rss.stop();
+        throw error;
+      }
+    },
+  );
+  const cleanAfter = await step('login, limits on, no flood (2/2)', () => runLoad('login (limits on) 2/2', limited.url, cleanLoginRequests, 201, d));
+  const limitedMemory = memoryOf(limited.child.pid);
+  if (limited.child.process.exitCode !== null || limited.child.process.signalCode !== null) {
+    problems.push(`the pos-auth server with limits exited during the run:\n${limited.child.recentOutput.join('\n')}`);
+  }
+  for (const run of [cleanBefore, floodOnset, underFlood, cleanAfter]) problems.push(...problemsOf(run));
+  const cleanLogin = mean([cleanBefore.perSecond, cleanAfter.perSecond]);
+  const floodRatio = underFlood.perSecond / cleanLogin;
+  if (floodRatio < 0.9) problems.push(`login under flood: ${fixed(floodRatio, 3)} of the clean login rate; the target is at least 0.9`);
+  if (!(floodRssPeakMiB < 300)) problems.push(`login under flood: the server's RSS reached ${fixed(floodRssPeakMiB, 1)} MiB; the target is under 300 MiB`);
+  if (floodMeasured.unavailable503 + floodMeasured.other > 0) {
+    problems.push(`flood: ${floodMeasured.unavailable503} answers 503 and ${floodMeasured.other} other answers or socket errors`);
+  }
+
   const argon2Ceiling = mean([argon2Before.opsPerSecond, argon2After.opsPerSecond]);
   const postCeiling = mean([postBefore.perSecond, postAfter.perSecond]);
   const getCeiling = mean([getBefore.perSecond, getAfter.perSecond]);
@@ -540,6 +622,43 @@ const main = async (): Promise<number> => {
   console.log(
     `refresh: ${refreshRun.ok} rotations over ${refreshPoolSize} sessions in the measured run, about ` +
       `${fixed(refreshRun.ok / refreshPoolSize, 1)} per session (each appends to its session's stream; set BENCH_SESSIONS to vary)`,
+  );
+  console.log('');
+  console.log(
+    table(
+      ['login, abuse limits on', 'ok/s', 'p50 ms', 'p99 ms', 'ok', 'non-2xx', 'errors', 'ratio'],
+      [
+        loadRow('clean (1/2)', cleanBefore, ''),
+        loadRow(`flood onset (its first ${floodSettings.onsetSeconds} s)`, floodOnset, `${fixed(floodOnset.perSecond / cleanLogin, 3)} of clean`),
+        loadRow(`under the flood (${floodSettings.connections} connections)`, underFlood, `${fixed(floodRatio, 3)} of clean (target >= 0.9)`),
+        loadRow('clean (2/2)', cleanAfter, ''),
+      ],
+    ),
+  );
+  const floodRow = (label: string, counts: FloodCounts, seconds: number): string[] => [
+    label,
+    fixed(Object.values(counts).reduce((sum, count) => sum + count, 0) / seconds),
+    String(counts.checked),
+    String(counts.perName429),
+    String(counts.perIp429),
+    String(counts.unavailable503),
+    String(counts.other),
+  ];
+  console.log('');
+  console.log(
+    table(
+      ['flood answers', 'req/s', '400 checked', '429 per name', '429 per IP', '503', 'other'],
+      [floodRow(`onset (first ${floodSettings.onsetSeconds} s)`, floodOnsetCounts, floodOnset.seconds), floodRow('beside the measured logins', floodMeasured, underFlood.seconds)],
+    ),
+  );
+  console.log(
+    `flood: wrong passwords for ${floodSettings.names} unknown user names from ${floodSettings.ips} addresses, ${floodSettings.connections} ` +
+      `connections, at most ${floodRate}/s (twice the argon2id ceiling); clean logins from 256 other addresses; ` +
+      `the two clean runs ${percent(spread([cleanBefore.perSecond, cleanAfter.perSecond]))} apart`,
+  );
+  console.log(
+    `pos-auth server with limits: peak RSS sampled during the flood ${fixed(floodRssPeakMiB, 1)} MiB (target < 300), ` +
+      `peak RSS over its life (VmHWM) ${fixed(limitedMemory.peakRssMiB ?? Number.NaN, 1)} MiB`,
   );
   console.log('ok/s counts only the expected status (201 for the token endpoints, 200 for GET); failures never count.');
   console.log('HTTP latencies are autocannon\'s, in whole milliseconds; argon2 p50 is the median time of one verify.');

@@ -167,6 +167,15 @@ export interface IdGenerator {
   newId(): string;
 }
 
+/**
+ * Runs the work given for one key one piece at a time, in the order it came, within this process:
+ * what a login for one user name reads, checks and writes is done before the next login for that
+ * name starts reading.
+ */
+export interface KeyedLock {
+  exclusive<T>(key: string, work: () => Promise<T>): Promise<T>;
+}
+
 /** Waits before the `attempt`-th retry of a conflicting write (jittered, growing). */
 export interface ConflictBackoff {
   wait(attempt: number): Promise<void>;

@@ -11,10 +11,13 @@ import {
 import {
   closePool,
   createArgon2PasswordHasher,
+  createBoundedPasswordHasher,
   createHmacPseudonymizer,
+  createInProcessKeyedLock,
   createJitteredBackoff,
   createPool,
   createPosAuthPersistence,
+  createPostgresIpRateLimiter,
   createSha256Digester,
   createTokenGenerator,
   ensureProjectionsCurrent,
@@ -24,6 +27,7 @@ import {
   randomUuidGenerator,
   startEmbeddedPostgres,
   systemClock,
+  type IpRateLimiter,
   type PostgresEventStore,
   type SigningKeys,
 } from '@pos-auth/infrastructure';
@@ -81,6 +85,7 @@ export const createAuthDeps = async (
     clock,
     ids: randomUuidGenerator,
     backoff: createJitteredBackoff(),
+    loginLock: createInProcessKeyedLock(),
     settings: options.settings,
   };
 };
@@ -156,22 +161,30 @@ export const accessTokenOptionsFrom = async (config: Config): Promise<AccessToke
   }
 };
 
-/** Opens the database, migrates it, brings the projections up to date and builds the ports. */
+/** The per-IP budget of `RATE_LIMIT_IP_PER_MINUTE` on the database; undefined when it is 0 (off). */
+export const ipLimiterFrom = (pool: pg.Pool, config: Pick<Config, 'rateLimitIpPerMinute'>): Promise<IpRateLimiter | undefined> =>
+  config.rateLimitIpPerMinute === 0 ? Promise.resolve(undefined) : createPostgresIpRateLimiter(pool, { limit: config.rateLimitIpPerMinute });
+
+/**
+ * Opens the database, migrates it, brings the projections up to date and builds the ports, with
+ * argon2id within the default bounds on concurrent operations, and the per-IP limiter.
+ */
 export const createRuntime = async (config: Config, logger: Logger) => {
   const database = await openDatabase(config, logger);
   try {
     const { applied } = await migrate(database.pool);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const deps = await createAuthDeps(database.pool, {
-      passwordHasher: await createArgon2PasswordHasher(),
+      passwordHasher: createBoundedPasswordHasher(await createArgon2PasswordHasher()),
       commonPasswords: await loadZxcvbnCommonPasswords(),
       settings: settingsFrom(config),
       accessTokens: await accessTokenOptionsFrom(config),
     });
+    const ipLimiter = await ipLimiterFrom(database.pool, config);
     const projections = await ensureProjectionsCurrent(database.pool, deps.eventStore);
     if (projections.rebuilt) logger.info({ replayed: projections.replayed }, 'projections rebuilt from the event log');
     await seedClients(deps, config.authClients, logger);
-    return { database, deps };
+    return { database, deps, ipLimiter };
   } catch (error) {
     await database.close().catch(() => undefined);
     throw error;

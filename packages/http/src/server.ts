@@ -27,7 +27,7 @@ export interface RunningServer {
  * process.once('SIGTERM', () => running.close());
  */
 export const startServer = async (config: Config, logger: Logger): Promise<RunningServer> => {
-  const { database, deps } = await createRuntime(config, logger);
+  const { database, deps, ipLimiter } = await createRuntime(config, logger);
   // Every instance prunes: runs of several instances may overlap, each deleting rows the others are not.
   const pruning = startPruningJob(database.pool, deps.eventStore.projections, {
     clock: deps.clock,
@@ -39,6 +39,7 @@ export const startServer = async (config: Config, logger: Logger): Promise<Runni
     logger,
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
+    ipLimiter,
     isReady: () => isMigrated(database.pool),
     issuer: config.issuer,
     signingKeys: deps.signingKeys,

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { defaultSettings, type Clock, type PasswordHasher, type Settings } from '@pos-auth/domain';
-import { createArgon2PasswordHasher, isMigrated, loadZxcvbnCommonPasswords } from '@pos-auth/infrastructure';
+import { createArgon2PasswordHasher, createPostgresIpRateLimiter, isMigrated, loadZxcvbnCommonPasswords } from '@pos-auth/infrastructure';
 import { createTestSchema, type TestDatabaseRef } from '@pos-auth/infrastructure/testing';
 import { pino, type Logger } from 'pino';
 import type pg from 'pg';
@@ -45,20 +45,26 @@ export const startTestServer = async (
     readonly passwordHasher?: PasswordHasher;
     /** JWT access tokens' issuer, audience and keys. */
     readonly accessTokens?: AccessTokenOptions;
-    /** The wall clock unless given. */
+    /** `RATE_LIMIT_IP_PER_MINUTE`; no per-IP limit unless given. */
+    readonly ipLimitPerMinute?: number;
+    /** `TRUST_PROXY` (off unless given). */
+    readonly trustProxy?: string;
+    /** The system clock unless given (a test may hold time still, or move it on). */
     readonly clock?: Clock;
   } = {},
 ): Promise<TestServer> => {
   const schema = await createTestSchema(database, options.poolMax === undefined ? {} : { max: options.poolMax });
   const logger = options.logger ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
-  const deps = await createAuthDeps(schema.pool, {
+  const created = await createAuthDeps(schema.pool, {
     passwordHasher: options.passwordHasher ?? (await createArgon2PasswordHasher()),
     commonPasswords: await loadZxcvbnCommonPasswords(),
     settings: { ...defaultSettings, ...options.settings },
     ...(options.accessTokens === undefined ? {} : { accessTokens: options.accessTokens }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
+  const deps = options.clock === undefined ? created : { ...created, clock: options.clock };
   await seedClients(deps, options.clients ?? [testClient], logger);
+  const ipLimiter = options.ipLimitPerMinute === undefined ? undefined : await createPostgresIpRateLimiter(schema.pool, { limit: options.ipLimitPerMinute });
   // Listening first, so that the app's issuer (RFC 8414) is the very URL the tests call.
   const server = createServer();
   answerMalformedRequests(server);
@@ -67,7 +73,16 @@ export const startTestServer = async (
   server.on(
     'request',
     // The issuer of JWTs, when a test sets one (a proxy in front of the server), is the RFC 8414 issuer too.
-    createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'], issuer: options.accessTokens?.issuer ?? url, signingKeys: deps.signingKeys }),
+    createApp({
+      deps,
+      logger,
+      isReady: () => isMigrated(schema.pool),
+      corsOrigins: ['http://admin.example.test'],
+      issuer: options.accessTokens?.issuer ?? url,
+      signingKeys: deps.signingKeys,
+      ipLimiter,
+      trustProxy: options.trustProxy ?? false,
+    }),
   );
   return {
     url,

@@ -9,6 +9,7 @@ export * from './postgres/rebuild.js';
 export * from './postgres/pruning.js';
 export * from './postgres/read-models.js';
 export * from './postgres/signing-keys.js';
+export * from './postgres/ip-rate-limiter.js';
 export * from './embedded/embedded-postgres.js';
 export * from './crypto/index.js';
 export * from './persistence.js';

@@ -146,9 +146,14 @@ export class AuthenticationRequiredError extends DomainError {
 }
 
 /** A login for a user name inside its back-off window: refused without checking the password. */
+/** A login refused unchecked: the user name's back-off window is open for `retryAfterSeconds` more. */
 export class TooManyAttemptsError extends DomainError {
   readonly code = 'TOO_MANY_ATTEMPTS';
-  constructor(readonly retryAfterSeconds: number) {
+  constructor(
+    readonly retryAfterSeconds: number,
+    /** For the log only. */
+    readonly reason: string,
+  ) {
     super('Too many failed logins for this user name. Try again later.');
   }
 }

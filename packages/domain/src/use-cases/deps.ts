@@ -11,6 +11,7 @@ import type {
   ConflictBackoff,
   EventStore,
   IdGenerator,
+  KeyedLock,
   PasswordHasher,
   Pseudonymizer,
   SecretDigester,
@@ -65,6 +66,8 @@ export interface AuthDeps {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly backoff: ConflictBackoff;
+  /** One password login per user name at a time (per process): see `issueTokenWithPassword`. */
+  readonly loginLock: KeyedLock;
   readonly settings: Settings;
 }
 

@@ -28,6 +28,11 @@ const wrongCredentials = (reason: string) => new InvalidGrantError('The user nam
  * checking the password. An unknown user name costs one verify against a dummy hash and one
  * `LoginFailed`, exactly as a wrong password does, and a disabled account answers exactly like a
  * wrong password: neither the answer nor its timing tells them apart.
+ *
+ * Logins for one user name take turns (`deps.loginLock`, per process): each reads the back-off
+ * state the one before it left. Without that, every attempt that arrived while one was being
+ * checked would pass the window check too and cost its own argon2 verify, only to be refused
+ * afterwards: under a flood, a name whose window ended got a verify for each attempt in flight.
  */
 export const issueTokenWithPassword = async (
   deps: AuthDeps,
@@ -39,11 +44,20 @@ export const issueTokenWithPassword = async (
   // Invalid names are throttled under the same rule, by the same key any name would get.
   const userNameDigest = deps.pseudonymizer.userName(userNameKey ?? userNameKeyOf(input.userName));
   const attemptsStreamId = loginAttemptsStreamId(userNameDigest);
+  return deps.loginLock.exclusive(attemptsStreamId, () => attemptLogin(deps, input, context, { userNameKey, userNameDigest, attemptsStreamId }));
+};
 
+/** One login, in its user name's turn. */
+const attemptLogin = async (
+  deps: AuthDeps,
+  input: PasswordGrantInput,
+  context: RequestContext,
+  name: { readonly userNameKey: string | null; readonly userNameDigest: UserNameDigest; readonly attemptsStreamId: string },
+): Promise<IssuedTokens> => {
+  const { userNameKey, userNameDigest, attemptsStreamId } = name;
   const candidate: LoginCandidate = await deps.users.findLoginCandidate(userNameKey, attemptsStreamId);
   let attempts = await fromHead(deps.eventStore, loginAttemptsDecider, attemptsStreamId, candidate.attempts);
-  const retryAfter = retryAfterSeconds(attempts.state, deps.clock.now());
-  if (retryAfter !== null) throw new TooManyAttemptsError(retryAfter);
+  refuseInsideWindow(attempts, deps.clock.now(), 'refused unchecked');
 
   const { account } = candidate;
   const passwordMatches = await deps.passwordHasher.verify(account?.passwordHash ?? deps.passwordHasher.dummyHash, input.password);
@@ -51,8 +65,11 @@ export const issueTokenWithPassword = async (
   if (account === null || !passwordMatches || account.disabled) {
     const reason = account === null ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'account_disabled';
     await retryOnConflict(deps, async (retry) => {
-      if (retry > 0) attempts = await load(deps.eventStore, loginAttemptsDecider, attemptsStreamId);
       const now = deps.clock.now();
+      if (retry > 0) {
+        attempts = await load(deps.eventStore, loginAttemptsDecider, attemptsStreamId);
+        refuseInsideWindow(attempts, now, raced);
+      }
       const events = loginAttemptsDecider.decide(
         {
           type: 'RecordFailedLogin',
@@ -71,8 +88,11 @@ export const issueTokenWithPassword = async (
   const raw = deps.tokens.newPair();
   return retryOnConflict(deps, async (retry) => {
     // Only the back-off stream can conflict (a failure for this name landed meanwhile).
-    if (retry > 0) attempts = await load(deps.eventStore, loginAttemptsDecider, attemptsStreamId);
     const now = deps.clock.now();
+    if (retry > 0) {
+      attempts = await load(deps.eventStore, loginAttemptsDecider, attemptsStreamId);
+      refuseInsideWindow(attempts, now, raced);
+    }
     const sessionEndsAt = new Date(now.getTime() + deps.settings.sessionMaxAgeSeconds * 1000);
     const scope = input.scope ?? null;
     const holder = { userId: account.userId, sessionId, clientId: input.clientId, role: account.role, scope };
@@ -100,6 +120,21 @@ export const issueTokenWithPassword = async (
     );
     return issuedTokens(tokens, pair.accessTokenExpiresAt, now, scope);
   });
+};
+
+const raced = 'refused after the check: concurrent failures opened the window meanwhile';
+
+/**
+ * Refuses an attempt while the user name's back-off window is open at `now`. Checked again when an
+ * attempt's write lost a race to concurrent failures of the same name (on another instance, since
+ * one instance gives a name's logins turns): had it been written, or answered as checked, a burst
+ * of concurrent guesses would get more checked answers than the limit allows (and a right guess
+ * among them would be told apart). Refused, it neither counts nor resets.
+ */
+const refuseInsideWindow = (attempts: Loaded<LoginAttempts>, now: Date, how: string) => {
+  const retryAfter = retryAfterSeconds(attempts.state, now);
+  if (retryAfter === null) return;
+  throw new TooManyAttemptsError(retryAfter, `login back-off: ${how}, ${attempts.state.consecutiveFailures} consecutive failures, ${retryAfter} s left`);
 };
 
 /** A success after failures starts the count again; nothing is written when there were none. */

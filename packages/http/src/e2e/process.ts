@@ -22,8 +22,8 @@ export const spawnProcess = (env: Record<string, string>): ChildProcess => {
 
 /**
  * Starts the real server process (the CLI's `start`, compiled: the bin runs dist/, which the
- * tests' global setup builds) on the embedded database unless `env` names a DATABASE_URL; resolves
- * with its URL once it listens on a free port.
+ * tests' global setup builds) on the embedded database, whatever this process's environment says
+ * about DATABASE_URL, unless `env` gives one; resolves with its URL once it listens on a free port.
  */
 export const startProcess = (env: Record<string, string>): Promise<ServerProcess> => {
   const child = spawnProcess(env);

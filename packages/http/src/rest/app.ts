@@ -1,14 +1,16 @@
 import { TRPCError } from '@trpc/server';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import cors from 'cors';
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import type { AuthDeps } from '@pos-auth/domain';
-import type { SigningKeys } from '@pos-auth/infrastructure';
+import type { IpRateLimiter, SigningKeys } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
+import { IpRateLimitedError, ipLimit } from '../ip-limit.js';
 import { appRouter } from '../trpc/router.js';
-import { createContextFactory } from '../trpc/init.js';
-import { authRoutes } from './auth.routes.js';
-import { errorHandler, methodNotAllowed, notFound, retryAfterSeconds } from './errors.js';
+import { createContextFactory, trpcErrorOf } from '../trpc/init.js';
+import { unavailabilityOf } from '../unavailable.js';
+import { authRoutes, tokenEndpoints } from './auth.routes.js';
+import { errorHandler, methodNotAllowed, notFound, oauthErrors, retryAfterSeconds } from './errors.js';
 import { securityHeaders } from './headers.js';
 import { jwksRoutes } from './jwks.routes.js';
 import { sendProblem, statusProblem } from './problem.js';
@@ -36,6 +38,19 @@ const reasonOf = (error: TRPCError): string => {
   return typeof cause?.reason === 'string' ? cause.reason : error.message;
 };
 
+/**
+ * What a tRPC answer asks the caller to wait, in whole seconds, or null: the longest wait any of
+ * its errors asks for (a 503's, or a 429's back-off or per-IP window).
+ */
+const retryAfterOf = (errors: readonly TRPCError[]): number | null => {
+  const waits = errors.flatMap((error) => {
+    if (error.code === 'SERVICE_UNAVAILABLE') return [retryAfterSeconds];
+    const cause = error.cause as { retryAfterSeconds?: unknown } | undefined;
+    return error.code === 'TOO_MANY_REQUESTS' && typeof cause?.retryAfterSeconds === 'number' ? [cause.retryAfterSeconds] : [];
+  });
+  return waits.length === 0 ? null : Math.max(...waits);
+};
+
 export interface AppOptions {
   readonly deps: AuthDeps;
   readonly logger: Logger;
@@ -49,6 +64,8 @@ export interface AppOptions {
   readonly issuer: string;
   /** The keys that verify JWT access tokens, for the JWKS. */
   readonly signingKeys: Pick<SigningKeys, 'publishedKeys'>;
+  /** The per-IP budget of `POST /users`, `/auth/*`, `/oauth/*` and tRPC mutations; none when absent. */
+  readonly ipLimiter?: IpRateLimiter | undefined;
 }
 
 /**
@@ -97,6 +114,21 @@ export const createApp = (options: AppOptions): Express => {
     })
     .all(methodNotAllowed('GET'));
 
+  // Below the health probes, which are never limited. The token endpoints' errors take the OAuth
+  // shape from here on, the limit's 429 included.
+  app.use(tokenEndpoints, oauthErrors);
+  const limit = options.ipLimiter === undefined ? undefined : ipLimit(options.ipLimiter, logger);
+  if (limit !== undefined) {
+    app.post('/users', limit.rest);
+    app.use(['/auth', '/oauth'], limit.rest);
+  }
+  // Runs before any call; an error here is every call's answer, in tRPC's shape.
+  const beforeCalls = (req: Request, res: Response, next: (error?: unknown) => void): void =>
+    refuseContentEncoding(req, res, (refused) => {
+      if (refused !== undefined || limit === undefined) return next(refused);
+      limit.trpc(req, res, (error?: unknown) => next(error === undefined ? undefined : (trpcErrorOf(error) ?? error)));
+    });
+
   app.use(
     '/trpc',
     createExpressMiddleware({
@@ -105,22 +137,22 @@ export const createApp = (options: AppOptions): Express => {
       maxBodySize: 16 * 1024,
       // API.md "Abuse limits": a larger batch is refused (400) before any of its calls runs.
       maxBatchSize: trpcMaxBatchSize,
-      // Runs before any call; an error here is every call's answer, in tRPC's shape.
-      middleware: refuseContentEncoding,
+      middleware: beforeCalls,
       // tRPC labels the errors it raises before any call (a batch too large, mixed procedure types,
       // an unsupported content type) text/plain although they are JSON, as everything it answers
       // on this router (no subscriptions, and JSON lines are application/json too).
-      responseMeta: ({ errors }) => ({
-        headers: {
-          'content-type': 'application/json',
-          ...(errors.some((error) => error.code === 'SERVICE_UNAVAILABLE') ? { 'retry-after': String(retryAfterSeconds) } : {}),
-        },
-      }),
+      responseMeta: ({ errors }) => {
+        const retryAfter = retryAfterOf(errors);
+        return { headers: { 'content-type': 'application/json', ...(retryAfter === null ? {} : { 'retry-after': String(retryAfter) }) } };
+      },
       onError: ({ error, path, req }) => {
         const requestId = req.res?.locals['requestId'];
+        const refusal = { path, requestId, code: error.code, reason: reasonOf(error) };
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path, requestId }, 'tRPC procedure failed');
-        else if (error.code === 'SERVICE_UNAVAILABLE') logger.warn({ err: error.cause ?? error, path, requestId }, 'database unavailable');
-        else logger.info({ path, requestId, code: error.code, reason: reasonOf(error) }, 'request refused');
+        else if (error.code === 'SERVICE_UNAVAILABLE') logger.warn({ err: error.cause ?? error, path, requestId }, unavailabilityOf(error.cause) ?? 'service unavailable');
+        // Logged by the limit, once per IP and window.
+        else if (error.cause instanceof IpRateLimitedError) logger.debug(refusal, 'request refused');
+        else logger.info(refusal, 'request refused');
       },
     }),
   );

@@ -3,7 +3,7 @@ import { InvalidClientError, refreshToken, type AuthDeps, type ClientCredentials
 import type { z } from 'zod';
 import { describeFieldErrors, fieldErrors, secret, text } from '../input.js';
 import { grantToken, type TokenGrant } from '../token-grants.js';
-import { EdgeError, invalidRequest, methodNotAllowed, oauthErrors } from './errors.js';
+import { EdgeError, invalidRequest, methodNotAllowed } from './errors.js';
 import { readAuthorization } from './credentials.js';
 import { accepts, formBody, jsonBody, requestContext, requireParsedBody } from './request.js';
 
@@ -97,9 +97,11 @@ const presentedRefreshToken = (req: Request, body: Body): string => {
 /** The body parsers of the `/auth/*` and `/oauth/*` endpoints: JSON or form, an empty body as `{}`. */
 export const tokenBody: RequestHandler[] = [accepts('application/json or application/x-www-form-urlencoded'), jsonBody, formBody, requireParsedBody];
 
+/** The endpoints whose errors take the OAuth shape (RFC 6749 §5.2, RFC 7009, RFC 7662); the app marks them (`oauthErrors`), before the per-IP limit runs. */
+export const tokenEndpoints = ['/auth/token', '/auth/refresh-token', '/oauth/token', '/oauth/revoke', '/oauth/introspect'];
+
 export const authRoutes = (deps: AuthDeps): Router => {
   const router = Router();
-  router.use(['/auth/token', '/auth/refresh-token', '/oauth/token'], oauthErrors);
 
   /** The seed's endpoint answers 201; the standard one 200, as stock OAuth clients require. */
   const tokenEndpoint = (status: 200 | 201) => async (req: Request, res: Response) => {

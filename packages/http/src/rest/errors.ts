@@ -1,15 +1,16 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { DomainError, TooManyAttemptsError, type DomainErrorCode, type FieldError } from '@pos-auth/domain';
-import { isDatabaseUnavailable } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
+import { IpRateLimitedError } from '../ip-limit.js';
+import { unavailabilityOf } from '../unavailable.js';
 import { domainProblem, sendOAuthError, sendProblem, statusProblem, type OAuthError } from './problem.js';
 
 export const basicChallenge = 'Basic realm="pos-auth"';
 export const bearerChallenge = 'Bearer realm="pos-auth"';
 export const invalidTokenChallenge = 'Bearer realm="pos-auth", error="invalid_token"';
 
-/** What a 503 asks the caller to wait, in whole seconds: a lost connection is replaced at once. */
+/** What a 503 asks the caller to wait, in whole seconds: a lost connection is replaced at once, a hashing queue drains in well under a second. */
 export const retryAfterSeconds = 2;
 
 export const unavailableDetail = 'The service is temporarily unavailable. Try again shortly.';
@@ -88,6 +89,10 @@ type Classified = Mapping & {
   readonly retryAfter?: number;
   /** For the log: why, when the client is told less. */
   readonly reason?: string;
+  /** Logged where it was decided: here only at debug. */
+  readonly alreadyLogged?: boolean;
+  /** For the log: why a 503. */
+  readonly unavailable?: string;
 };
 
 const frameworkStatus = (error: { readonly status?: unknown; readonly statusCode?: unknown }): number | null => {
@@ -118,8 +123,21 @@ const classify = (error: unknown): Classified | null => {
       ...error.options,
     };
   }
-  if (isDatabaseUnavailable(error)) {
-    return { status: 503, title: 'Service Unavailable', oauth: 'temporarily_unavailable', detail: unavailableDetail, retryAfter: retryAfterSeconds };
+  if (error instanceof IpRateLimitedError) {
+    return {
+      status: 429,
+      title: 'Too Many Requests',
+      oauth: 'slow_down',
+      detail: error.message,
+      code: 'RATE_LIMITED',
+      retryAfter: error.retryAfterSeconds,
+      reason: error.reason,
+      alreadyLogged: true,
+    };
+  }
+  const unavailable = unavailabilityOf(error);
+  if (unavailable !== null) {
+    return { status: 503, title: 'Service Unavailable', oauth: 'temporarily_unavailable', detail: unavailableDetail, retryAfter: retryAfterSeconds, unavailable };
   }
   if (typeof error !== 'object' || error === null) return null;
   const reason = error instanceof Error ? error.message : undefined;
@@ -178,8 +196,10 @@ export const errorHandler =
     const classified = classify(error);
     if (classified) {
       const requestId = res.locals['requestId'];
-      if (classified.status === 503) logger.warn({ err: error, requestId, method: req.method, path: req.path }, 'database unavailable');
-      else logger.info({ requestId, status: classified.status, code: classified.code, reason: classified.reason ?? classified.detail }, 'request refused');
+      const refusal = { requestId, status: classified.status, code: classified.code, reason: classified.reason ?? classified.detail };
+      if (classified.unavailable) logger.warn({ err: error, requestId, method: req.method, path: req.path }, classified.unavailable);
+      else if (classified.alreadyLogged) logger.debug(refusal, 'request refused');
+      else logger.info(refusal, 'request refused');
       send(res, classified, shape);
       return;
     }

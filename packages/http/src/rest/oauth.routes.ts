@@ -3,7 +3,7 @@ import { authenticateClient, introspect, revokeToken, type AuthDeps, type Client
 import { authorizationServerMetadata, introspectionResponse } from '../contract/oauth.js';
 import { jwksMetadata } from './jwks.routes.js';
 import { readClientCredentials, required, tokenBody, type Body } from './auth.routes.js';
-import { methodNotAllowed, oauthErrors } from './errors.js';
+import { methodNotAllowed } from './errors.js';
 import { requestContext } from './request.js';
 
 /**
@@ -14,7 +14,6 @@ import { requestContext } from './request.js';
  */
 export const oauthRoutes = (deps: AuthDeps, options: { readonly issuer: string }): Router => {
   const router = Router();
-  router.use(['/oauth/revoke', '/oauth/introspect'], oauthErrors);
 
   /** The authenticated client first, then the token: a bad client is 401 whatever it sent. */
   const clientAndToken = async (req: Request): Promise<{ clientId: ClientId; token: string }> => {

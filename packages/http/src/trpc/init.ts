@@ -1,13 +1,14 @@
 import { TRPCError, initTRPC } from '@trpc/server';
 import type { CreateExpressContextOptions } from '@trpc/server/adapters/express';
 import { DomainError, type AuthDeps, type DomainErrorCode, type FieldError } from '@pos-auth/domain';
-import { isDatabaseUnavailable } from '@pos-auth/infrastructure';
 import { z } from 'zod';
 import { requirePrincipal } from '../callers.js';
+import { IpRateLimitedError } from '../ip-limit.js';
 import { describeFieldErrors, fieldErrors } from '../input.js';
 import { readAuthorization } from '../rest/credentials.js';
 import { unavailableDetail } from '../rest/errors.js';
 import { requestContext } from '../rest/request.js';
+import { unavailabilityOf } from '../unavailable.js';
 
 /** Per request: the use cases' ports, where the request came from, and its credentials (read lazily). */
 export const createContextFactory =
@@ -74,13 +75,23 @@ const t = initTRPC.context<Context>().create({
 
 export const router = t.router;
 
-/** Domain errors, and a database that cannot be reached (503), as tRPC errors; REST maps the same in rest/errors.ts. */
+/**
+ * Domain errors, a request over its IP's budget (429), and a service that cannot serve right now
+ * (503: the database, the per-IP count, saturated password hashing) as tRPC errors; null for
+ * anything else. REST maps the same in rest/errors.ts.
+ */
+export const trpcErrorOf = (cause: unknown): TRPCError | null => {
+  if (cause instanceof DomainError) return new TRPCError({ code: trpcCodes[cause.code], message: cause.message, cause });
+  if (cause instanceof IpRateLimitedError) return new TRPCError({ code: 'TOO_MANY_REQUESTS', message: cause.message, cause });
+  if (unavailabilityOf(cause) !== null) return new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: unavailableDetail, cause });
+  return null;
+};
+
 const mapErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (result.ok) return result;
-  const cause = result.error.cause;
-  if (cause instanceof DomainError) throw new TRPCError({ code: trpcCodes[cause.code], message: cause.message, cause });
-  if (isDatabaseUnavailable(cause)) throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: unavailableDetail, cause });
+  const mapped = trpcErrorOf(result.error.cause);
+  if (mapped !== null) throw mapped;
   return result;
 });
 
