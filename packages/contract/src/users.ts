@@ -46,8 +46,21 @@ export const listUsersInput = z.object({
 
 /** The query string of `GET /users`: the same fields, as the text a URL carries. */
 export const listUsersQuery = listUsersInput.extend({
-  limit: z.string().regex(/^\d+$/u, 'must be a whole number from 1 to 200').transform(Number).pipe(limit).default(50),
-  disabled: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true').optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/u, 'must be a whole number from 1 to 200')
+    .transform(Number)
+    .pipe(limit)
+    .default(50)
+    .meta({ description: 'Accounts per page, from 1 to 200; 50 when absent.' }),
+  cursor: opaque.optional().meta({ description: 'The `next_cursor` of the page before; the first page without it.' }),
+  role: role.optional().meta({ description: 'Only accounts of this role.' }),
+  disabled: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .transform((value) => value === 'true')
+    .optional()
+    .meta({ description: 'Only disabled (`true`) or only active (`false`) accounts.' }),
+  q: opaque.optional().meta({ description: 'A user-name prefix, compared as logins compare names (NFKC, case-folded).' }),
 });
 
 /** The body of `PATCH /users/{id}`: `null` clears `name` or `email`. */

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { appRouter } from '../trpc/router.js';
 import { createContextFactory } from '../trpc/init.js';
 import { authRoutes } from './auth.routes.js';
+import { docsRoutes } from './docs.routes.js';
 import { errorHandler, methodNotAllowed, notFound, retryAfterSeconds } from './errors.js';
 import { securityHeaders } from './headers.js';
 import { sendProblem, statusProblem } from './problem.js';
@@ -49,7 +50,8 @@ export interface AppOptions {
 
 /**
  * The HTTP application: the REST endpoints of API.md and the tRPC router at `/trpc`, both thin
- * over the same use cases. Everything it answers, errors included, is JSON.
+ * over the same use cases, and their OpenAPI document (`/openapi.json`) with a reference page
+ * (`/docs`). Everything else it answers, errors included, is JSON.
  *
  * @example
  * const app = createApp({ deps, logger, isReady: async () => true, issuer: 'https://auth.pos.example' });
@@ -125,6 +127,7 @@ export const createApp = (options: AppOptions): Express => {
   app.use(sessionsRoutes(deps));
   app.use(authRoutes(deps));
   app.use(oauthRoutes(deps, { issuer: options.issuer }));
+  app.use(docsRoutes({ issuer: options.issuer }));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;
