@@ -7,6 +7,8 @@ import { pino, type Logger } from 'pino';
 import type pg from 'pg';
 import type { ClientSeed } from './config.js';
 import { createAuthDeps, seedClients, type Runtime } from './composition.js';
+import { checkRepliesAgainst, stopCheckingReplies } from './e2e/http.js';
+import { openApiDocument } from './openapi.js';
 import { createApp } from './rest/app.js';
 import { answerMalformedRequests } from './rest/client-errors.js';
 
@@ -25,7 +27,8 @@ export const testClient: ClientSeed = { clientId: 'admin-panel', clientSecret: '
 
 /**
  * The real app on a fresh schema of the test database, listening on a free loopback port: real
- * HTTP, real PostgreSQL, real argon2. One client, `testClient`, is registered.
+ * HTTP, real PostgreSQL, real argon2. One client, `testClient`, is registered. Every reply the
+ * e2e helper `request` gets from it is checked against its OpenAPI document.
  *
  * @example
  * const server = await startTestServer(inject('testDatabase'));
@@ -58,6 +61,7 @@ export const startTestServer = async (
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   server.on('request', createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'], issuer: url }));
+  checkRepliesAgainst(url, openApiDocument(url));
   return {
     url,
     deps,
@@ -65,6 +69,7 @@ export const startTestServer = async (
     schema: schema.schema,
     client: options.clients?.[0] ?? testClient,
     close: async () => {
+      stopCheckingReplies(url);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await schema.drop();
