@@ -1,7 +1,8 @@
 /**
  * The architecture, enforced: dependencies point inward only (http → infrastructure → domain),
- * the domain does no I/O and has no runtime dependencies, and the SDK takes nothing but types
- * from the server. `pnpm depcheck` (part of `pnpm test`) fails on any violation.
+ * the domain does no I/O and has no runtime dependencies, the HTTP contract (zod schemas) stands
+ * alone so that both edges may load it, and the SDK takes nothing but types from the server.
+ * `pnpm depcheck` (part of `pnpm test`) fails on any violation.
  */
 const packages = (...names) => `^packages/(${names.join('|')})/`;
 
@@ -15,10 +16,19 @@ module.exports = {
       to: { pathNot: packages('domain') },
     },
     {
+      name: 'contract-stands-alone',
+      comment:
+        'The contract is loaded at run time by the server (http) and by browsers (sdk): it imports only itself and zod, nothing of ours, no Node built-in.',
+      severity: 'error',
+      from: { path: packages('contract') },
+      to: { pathNot: [packages('contract'), '(^|/)node_modules/zod/'] },
+    },
+    {
       name: 'infrastructure-points-inward',
+      comment: 'The adapters know the domain, not the edges nor the HTTP contract the edges speak.',
       severity: 'error',
       from: { path: packages('infrastructure') },
-      to: { path: packages('http', 'sdk') },
+      to: { path: packages('http', 'sdk', 'contract') },
     },
     {
       name: 'http-points-inward',
@@ -28,7 +38,7 @@ module.exports = {
     },
     {
       name: 'sdk-takes-only-types-from-the-server',
-      comment: 'The SDK runs in browsers: it may import the server packages for types only.',
+      comment: 'The SDK runs in browsers: it may import the contract at run time, the server packages for types only.',
       severity: 'error',
       from: { path: packages('sdk'), pathNot: '\\.test\\.ts$' },
       to: { path: packages('domain', 'infrastructure', 'http'), dependencyTypesNot: ['type-only'] },

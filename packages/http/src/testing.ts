@@ -8,6 +8,8 @@ import type pg from 'pg';
 import type { AccessTokenOptions } from './access-token-keys.js';
 import type { ClientSeed } from './config.js';
 import { createAuthDeps, seedClients, type Runtime } from './composition.js';
+import { checkRepliesAgainst, stopCheckingReplies } from './e2e/http.js';
+import { openApiDocument } from './openapi.js';
 import { createApp } from './rest/app.js';
 import { answerMalformedRequests } from './rest/client-errors.js';
 
@@ -26,7 +28,8 @@ export const testClient: ClientSeed = { clientId: 'admin-panel', clientSecret: '
 
 /**
  * The real app on a fresh schema of the test database, listening on a free loopback port: real
- * HTTP, real PostgreSQL, real argon2. One client, `testClient`, is registered.
+ * HTTP, real PostgreSQL, real argon2. One client, `testClient`, is registered. Every reply the
+ * e2e helper `request` gets from it is checked against its OpenAPI document.
  *
  * @example
  * const server = await startTestServer(inject('testDatabase'));
@@ -70,20 +73,22 @@ export const startTestServer = async (
   answerMalformedRequests(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // The issuer of JWTs, when a test sets one (a proxy in front of the server), is the RFC 8414 issuer too.
+  const issuer = options.accessTokens?.issuer ?? url;
   server.on(
     'request',
-    // The issuer of JWTs, when a test sets one (a proxy in front of the server), is the RFC 8414 issuer too.
     createApp({
       deps,
       logger,
       isReady: () => isMigrated(schema.pool),
       corsOrigins: ['http://admin.example.test'],
-      issuer: options.accessTokens?.issuer ?? url,
+      issuer,
       signingKeys: deps.signingKeys,
       ipLimiter,
       trustProxy: options.trustProxy ?? false,
     }),
   );
+  checkRepliesAgainst(url, openApiDocument(issuer));
   return {
     url,
     deps,
@@ -91,6 +96,7 @@ export const startTestServer = async (
     schema: schema.schema,
     client: options.clients?.[0] ?? testClient,
     close: async () => {
+      stopCheckingReplies(url);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await schema.drop();

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { openApiDocument } from '../openapi.js';
+import { checkRepliesAgainst } from './http.js';
 
 const bin = fileURLToPath(new URL('../../bin/pos-auth.js', import.meta.url));
 
@@ -24,6 +26,7 @@ export const spawnProcess = (env: Record<string, string>): ChildProcess => {
  * Starts the real server process (the CLI's `start`, compiled: the bin runs dist/, which the
  * tests' global setup builds) on the embedded database, whatever this process's environment says
  * about DATABASE_URL, unless `env` gives one; resolves with its URL once it listens on a free port.
+ * From then on, the replies `request` gets from it are checked against the OpenAPI document.
  */
 export const startProcess = (env: Record<string, string>): Promise<ServerProcess> => {
   const child = spawnProcess(env);
@@ -35,7 +38,9 @@ export const startProcess = (env: Record<string, string>): Promise<ServerProcess
       const line = output.split('\n').find((l) => l.includes('pos-auth listening'));
       if (line) {
         clearTimeout(timer);
-        resolve({ child, url: JSON.parse(line).url, output: () => output });
+        const url: string = JSON.parse(line).url;
+        checkRepliesAgainst(url, openApiDocument(url));
+        resolve({ child, url, output: () => output });
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

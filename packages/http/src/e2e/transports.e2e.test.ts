@@ -2,10 +2,8 @@ import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { DomainError } from '@pos-auth/domain';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { introspectionResponse } from '../contract/oauth.js';
-import { sessionResource } from '../contract/sessions.js';
-import { userPage, userResource } from '../contract/users.js';
 import type { Authorization } from '../rest/credentials.js';
+import { introspectionResponseOf, sessionResourceOf, userPageOf, userResourceOf } from '../resources.js';
 import { basicAuth, startTestServer, type TestServer } from '../testing.js';
 import { appRouter } from '../trpc/router.js';
 import { bearer, logIn, password, signUp, type Tokens } from './accounts.js';
@@ -46,20 +44,20 @@ describe('REST and tRPC agree', () => {
 
   it('answer the same data', async () => {
     const firstPage = await trpcAs(admin).users.list({ limit: 2, q: 'AGREE-' });
-    expect((await rest('/users?limit=2&q=AGREE-', admin)).body).toEqual(userPage(firstPage));
+    expect((await rest('/users?limit=2&q=AGREE-', admin)).body).toEqual(userPageOf(firstPage));
     const secondPage = await trpcAs(admin).users.list({ limit: 2, q: 'AGREE-', cursor: firstPage.nextCursor! });
-    expect((await rest(`/users?limit=2&q=AGREE-&cursor=${firstPage.nextCursor}`, admin)).body).toEqual(userPage(secondPage));
+    expect((await rest(`/users?limit=2&q=AGREE-&cursor=${firstPage.nextCursor}`, admin)).body).toEqual(userPageOf(secondPage));
     expect(secondPage.items[0]?.userName).not.toBe(firstPage.items[1]?.userName);
 
-    expect((await rest('/users/me/sessions', admin)).body).toEqual((await trpcAs(admin).sessions.list()).map(sessionResource));
-    expect((await rest(`/users/${subjectId}/sessions`, admin)).body).toEqual((await trpcAs(admin).sessions.list({ userId: subjectId })).map(sessionResource));
+    expect((await rest('/users/me/sessions', admin)).body).toEqual((await trpcAs(admin).sessions.list()).map(sessionResourceOf));
+    expect((await rest(`/users/${subjectId}/sessions`, admin)).body).toEqual((await trpcAs(admin).sessions.list({ userId: subjectId })).map(sessionResourceOf));
 
     const updated = await trpcAs(admin).users.update({ userId: subjectId, name: 'Subject', role: 'expeditor' });
-    expect((await rest(`/users/${subjectId}`, admin)).body).toEqual(userResource(updated));
+    expect((await rest(`/users/${subjectId}`, admin)).body).toEqual(userResourceOf(updated));
 
     const viaTrpc = await caller({ scheme: 'basic', credentials: kitchen }).auth.introspect({ token: admin.access_token });
     const viaRest = await request(`${server.url}/oauth/introspect`, form({ token: admin.access_token }, { authorization: basicAuth(kitchen) }));
-    expect(viaRest.body).toEqual(introspectionResponse(viaTrpc));
+    expect(viaRest.body).toEqual(introspectionResponseOf(viaTrpc));
     expect(viaTrpc).toMatchObject({ active: true, userId: adminId });
   });
 

@@ -10,6 +10,7 @@ import { appRouter } from '../trpc/router.js';
 import { createContextFactory, trpcErrorOf } from '../trpc/init.js';
 import { unavailabilityOf } from '../unavailable.js';
 import { authRoutes, tokenEndpoints } from './auth.routes.js';
+import { docsRoutes } from './docs.routes.js';
 import { errorHandler, methodNotAllowed, notFound, oauthErrors, retryAfterSeconds } from './errors.js';
 import { securityHeaders } from './headers.js';
 import { jwksRoutes } from './jwks.routes.js';
@@ -70,7 +71,8 @@ export interface AppOptions {
 
 /**
  * The HTTP application: the REST endpoints of API.md and the tRPC router at `/trpc`, both thin
- * over the same use cases. Everything it answers, errors included, is JSON.
+ * over the same use cases, and their OpenAPI document (`/openapi.json`) with a reference page
+ * (`/docs`). Everything else it answers, errors included, is JSON.
  *
  * @example
  * const app = createApp({ deps, logger, isReady: async () => true, issuer: 'https://auth.pos.example', signingKeys: deps.signingKeys });
@@ -162,6 +164,7 @@ export const createApp = (options: AppOptions): Express => {
   app.use(authRoutes(deps));
   app.use(oauthRoutes(deps, { issuer: options.issuer }));
   app.use(jwksRoutes(options.signingKeys));
+  app.use(docsRoutes({ issuer: options.issuer }));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

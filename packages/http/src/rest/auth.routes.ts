@@ -1,7 +1,8 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { oauthParameters, type OAuthParameter } from '@pos-auth/contract';
 import { InvalidClientError, refreshToken, type AuthDeps, type ClientCredentialsInput, type IssuedTokens } from '@pos-auth/domain';
-import type { z } from 'zod';
-import { describeFieldErrors, fieldErrors, secret, text } from '../input.js';
+import { describeFieldErrors, fieldErrors } from '../input.js';
+import { tokenResponseOf } from '../resources.js';
 import { grantToken, type TokenGrant } from '../token-grants.js';
 import { EdgeError, invalidRequest, methodNotAllowed } from './errors.js';
 import { readAuthorization } from './credentials.js';
@@ -9,27 +10,21 @@ import { accepts, formBody, jsonBody, requestContext, requireParsedBody } from '
 
 export type Body = Record<string, unknown>;
 
-/** Secrets may hold any character but U+0000 and unpaired surrogates; every other parameter is text. */
-const secretParameters = new Set(['password', 'client_secret']);
-const textRule = text();
-const secretRule = secret();
-
 /**
- * One parameter: absent, or a single string that passes the text rule (`input.ts`). Given twice
- * (`a=1&a=2`) is an error (RFC 6749 §3.2).
+ * One parameter: absent, or a single string that passes its rule in the contract (a secret's or
+ * text's). Given twice (`a=1&a=2`) is an error (RFC 6749 §3.2).
  */
-export const param = (body: Body, name: string): string | undefined => {
+export const param = (body: Body, name: OAuthParameter): string | undefined => {
   const value = body[name];
   if (value === undefined || value === null || value === '') return undefined;
   if (Array.isArray(value)) throw invalidRequest(`The parameter ${name} is given more than once.`);
-  const rule: z.ZodType<string> = secretParameters.has(name) ? secretRule : textRule;
-  const parsed = rule.safeParse(value);
+  const parsed = oauthParameters[name].safeParse(value);
   // The OAuth error shape has no field list: the description names the parameter.
   if (!parsed.success) throw invalidRequest(describeFieldErrors(fieldErrors(parsed.error, name)));
   return parsed.data;
 };
 
-export const required = (body: Body, name: string, alias?: string): string => {
+export const required = (body: Body, name: OAuthParameter, alias?: OAuthParameter): string => {
   const value = param(body, name) ?? (alias === undefined ? undefined : param(body, alias));
   if (value === undefined) throw invalidRequest(`The parameter ${name} is required.`);
   return value;
@@ -68,17 +63,8 @@ export const readClientCredentials = (req: Request, body: Body): ClientCredentia
   throw new InvalidClientError('no_client_credentials');
 };
 
-export const tokenResponse = (tokens: IssuedTokens) => ({
-  access_token: tokens.accessToken,
-  token_type: tokens.tokenType,
-  expires_in: tokens.expiresIn,
-  expires_at: tokens.expiresAt,
-  refresh_token: tokens.refreshToken,
-  ...(tokens.scope === undefined ? {} : { scope: tokens.scope }),
-});
-
 const sendTokens = (res: Response, status: 200 | 201, tokens: IssuedTokens) => {
-  res.status(status).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(tokenResponse(tokens));
+  res.status(status).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(tokenResponseOf(tokens));
 };
 
 /** The seed's refresh: the token in `Authorization: Bearer`, or in the body as `refresh_token`. */

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
+import { secret, text } from '@pos-auth/contract';
 import { InvalidClientError, type ClientCredentialsInput } from '@pos-auth/domain';
-import { secret, text } from '../input.js';
 
 export type Authorization =
   | { readonly scheme: 'none' }
@@ -17,7 +17,7 @@ const clientSecretRule = secret();
 /**
  * Reads `Authorization`. Basic credentials are `base64(urlencode(id) ":" urlencode(secret))`
  * (RFC 6749 §2.3.1). A malformed Basic header is a failed client authentication (401
- * `invalid_client`), and so is one whose id or secret breaks the text rule (`input.ts`): no
+ * `invalid_client`), and so is one whose id or secret breaks the text rule (`@pos-auth/contract`): no
  * client can be registered under such an id, so the answer is the one any unknown client gets.
  */
 export const readAuthorization = (req: Request): Authorization => {

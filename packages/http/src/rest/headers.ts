@@ -4,7 +4,8 @@ import helmet from 'helmet';
 /**
  * helmet's baseline, fitted to a JSON API that no browser renders as a page:
  * - CSP `default-src 'none'; frame-ancestors 'none'`: a response opened as a document loads
- *   nothing, runs nothing and cannot be framed (helmet's default policy is written for HTML pages);
+ *   nothing, runs nothing and cannot be framed (helmet's default policy is written for HTML pages;
+ *   the one page, `/docs`, replaces it with the narrow policy it needs, in `docs.routes.ts`);
  * - `X-Frame-Options: DENY` for browsers that predate `frame-ancestors`;
  * - `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, COOP and CORP same-origin
  *   (CORP does not apply to the CORS requests that `CORS_ORIGINS` allows) as helmet sets them;

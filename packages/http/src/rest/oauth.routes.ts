@@ -1,7 +1,6 @@
 import { Router, type Request } from 'express';
 import { authenticateClient, introspect, revokeToken, type AuthDeps, type ClientId } from '@pos-auth/domain';
-import { authorizationServerMetadata, introspectionResponse } from '../contract/oauth.js';
-import { jwksMetadata } from './jwks.routes.js';
+import { authorizationServerMetadataOf, introspectionResponseOf } from '../resources.js';
 import { readClientCredentials, required, tokenBody, type Body } from './auth.routes.js';
 import { methodNotAllowed } from './errors.js';
 import { requestContext } from './request.js';
@@ -35,11 +34,11 @@ export const oauthRoutes = (deps: AuthDeps, options: { readonly issuer: string }
     .route('/oauth/introspect')
     .post(...tokenBody, async (req, res) => {
       const { token } = await clientAndToken(req);
-      res.json(introspectionResponse(await introspect(deps, token)));
+      res.json(introspectionResponseOf(await introspect(deps, token)));
     })
     .all(methodNotAllowed('POST'));
 
-  const metadata = { ...authorizationServerMetadata(options.issuer), ...jwksMetadata(options.issuer) };
+  const metadata = authorizationServerMetadataOf(options.issuer);
   router
     .route('/.well-known/oauth-authorization-server')
     .get((_req, res) => {

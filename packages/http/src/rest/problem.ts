@@ -1,30 +1,13 @@
 import type { Response } from 'express';
-import type { FieldError } from '@pos-auth/domain';
+import type { OAuthError, ProblemDetails } from '@pos-auth/contract';
 
-/** An RFC 9457 problem details body. `code` is our stable machine-readable extension. */
-export interface Problem {
-  readonly type: string;
-  readonly title: string;
-  readonly status: number;
-  readonly detail: string;
-  readonly code?: string;
-  readonly errors?: readonly FieldError[];
-}
+export type { OAuthError };
 
-/** An RFC 6749 §5.2 error body, for the token endpoints. */
-export interface OAuthError {
-  readonly error:
-    | 'invalid_request'
-    | 'invalid_client'
-    | 'invalid_grant'
-    | 'unauthorized_client'
-    | 'unsupported_grant_type'
-    | 'invalid_scope'
-    | 'slow_down'
-    | 'server_error'
-    | 'temporarily_unavailable';
-  readonly error_description: string;
-}
+/**
+ * An RFC 9457 problem details body, as the contract declares it (`code` is our stable
+ * machine-readable extension); its field errors may come as a read-only list.
+ */
+export type Problem = Omit<ProblemDetails, 'errors'> & { readonly errors?: readonly NonNullable<ProblemDetails['errors']>[number][] };
 
 export const sendProblem = (res: Response, problem: Problem): void => {
   res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));

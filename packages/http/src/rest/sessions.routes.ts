@@ -1,8 +1,9 @@
 import { Router, type Request } from 'express';
+import { logoutQuery } from '@pos-auth/contract';
 import { endSession, listSessions, logout, type AuthDeps, type Principal, type UserId } from '@pos-auth/domain';
 import { requirePrincipal } from '../callers.js';
-import { sessionIdOf, userIdOf } from '../contract/ids.js';
-import { logoutInput, sessionResource } from '../contract/sessions.js';
+import { sessionIdOf, userIdOf } from '../ids.js';
+import { sessionResourceOf } from '../resources.js';
 import { tokenBody } from './auth.routes.js';
 import { readAuthorization } from './credentials.js';
 import { methodNotAllowed } from './errors.js';
@@ -33,7 +34,7 @@ export const sessionsRoutes = (deps: AuthDeps): Router => {
     // A body is not needed, but one sent as the other /auth/* endpoints take it is accepted.
     .post(...tokenBody, async (req, res) => {
       const principal = await principalOf(req);
-      const { scope } = parseBody(logoutInput, req.query);
+      const { scope } = parseBody(logoutQuery, req.query);
       await logout(deps, principal, scope, requestContext(req));
       res.status(204).end();
     })
@@ -44,7 +45,7 @@ export const sessionsRoutes = (deps: AuthDeps): Router => {
       .route(`${base}/sessions`)
       .get(async (req, res) => {
         const principal = await principalOf(req);
-        res.json((await listSessions(deps, principal, owner(req, principal))).map(sessionResource));
+        res.json((await listSessions(deps, principal, owner(req, principal))).map(sessionResourceOf));
       })
       .all(methodNotAllowed('GET'));
     router

@@ -1,24 +1,13 @@
 import { Router, type Request } from 'express';
-import { changeOwnPassword, eraseUser, getUser, listUsers, registerUser, resetPassword, roles, updateUser, type AuthDeps } from '@pos-auth/domain';
-import { z } from 'zod';
+import { changePasswordBody, listUsersQuery, registerBody, resetPasswordBody, updateUserBody } from '@pos-auth/contract';
+import { changeOwnPassword, eraseUser, getUser, listUsers, registerUser, resetPassword, updateUser, type AuthDeps } from '@pos-auth/domain';
 import { identifyRegistrant, requireCurrentUser, requirePrincipal } from '../callers.js';
-import { secret, text } from '../input.js';
-import { userIdOf } from '../contract/ids.js';
-import { changePasswordBody, listUsersQuery, resetPasswordBody, userChanges, userPage, userResource } from '../contract/users.js';
+import { userIdOf } from '../ids.js';
+import { userPageOf, userResourceOf } from '../resources.js';
 import { methodNotAllowed } from './errors.js';
 import { readAuthorization } from './credentials.js';
 import { accepts, jsonBody, requestContext, requireParsedBody } from './request.js';
 import { parseBody } from './validation.js';
-
-/** The seed's body; unknown fields are ignored. */
-const registerBody = z.object({
-  user_name: text(),
-  password: secret(),
-  grant_type: z.literal('password', { error: 'must be "password" when present' }).optional(),
-  email: text().nullish(),
-  name: text().nullish(),
-  role: z.enum(roles, { error: `must be one of ${roles.join(', ')}` }).optional(),
-});
 
 export const usersRoutes = (deps: AuthDeps): Router => {
   const router = Router();
@@ -30,7 +19,7 @@ export const usersRoutes = (deps: AuthDeps): Router => {
     .get(async (req, res) => {
       const principal = await principalOf(req);
       const { cursor, ...query } = parseBody(listUsersQuery, req.query);
-      res.json(userPage(await listUsers(deps, principal, { ...query, cursor: cursor ?? null })));
+      res.json(userPageOf(await listUsers(deps, principal, { ...query, cursor: cursor ?? null })));
     })
     .post(...jsonOnly, async (req, res) => {
       const body = parseBody(registerBody, req.body);
@@ -41,14 +30,14 @@ export const usersRoutes = (deps: AuthDeps): Router => {
         actor,
         requestContext(req),
       );
-      res.status(201).location(`/users/${encodeURIComponent(user.id)}`).json(userResource(user));
+      res.status(201).location(`/users/${encodeURIComponent(user.id)}`).json(userResourceOf(user));
     })
     .all(methodNotAllowed('GET, POST'));
 
   router
     .route('/users/me')
     .get(async (req, res) => {
-      res.json(userResource(await requireCurrentUser(deps, readAuthorization(req))));
+      res.json(userResourceOf(await requireCurrentUser(deps, readAuthorization(req))));
     })
     .all(methodNotAllowed('GET'));
 
@@ -65,12 +54,12 @@ export const usersRoutes = (deps: AuthDeps): Router => {
     .route('/users/:id')
     .get(async (req, res) => {
       const principal = await principalOf(req);
-      res.json(userResource(await getUser(deps, principal, userIdOf(req.params['id'] ?? ''))));
+      res.json(userResourceOf(await getUser(deps, principal, userIdOf(req.params['id'] ?? ''))));
     })
     .patch(...jsonOnly, async (req, res) => {
       const principal = await principalOf(req);
-      const changes = parseBody(userChanges, req.body);
-      res.json(userResource(await updateUser(deps, principal, userIdOf(req.params['id'] ?? ''), changes, requestContext(req))));
+      const changes = parseBody(updateUserBody, req.body);
+      res.json(userResourceOf(await updateUser(deps, principal, userIdOf(req.params['id'] ?? ''), changes, requestContext(req))));
     })
     .delete(async (req, res) => {
       const principal = await principalOf(req);

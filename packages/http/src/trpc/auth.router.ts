@@ -1,9 +1,6 @@
+import { grantInput, introspectionView, logoutInput, refreshInput, tokenInput, tokenSet } from '@pos-auth/contract';
 import { authenticateClient, introspect, logout, refreshToken, revokeToken } from '@pos-auth/domain';
-import { z } from 'zod';
-import { secret, text } from '../input.js';
 import { requireClientCredentials } from '../callers.js';
-import { tokenInput } from '../contract/oauth.js';
-import { logoutInput } from '../contract/sessions.js';
 import { grantToken } from '../token-grants.js';
 import { authedProcedure, publicProcedure, router } from './init.js';
 
@@ -11,21 +8,16 @@ import { authedProcedure, publicProcedure, router } from './init.js';
 export const authRouter = router({
   /** As `POST /auth/token`, with the client's credentials in `Authorization: Basic`. */
   token: publicProcedure
-    .input(
-      z.discriminatedUnion('grantType', [
-        z.object({ grantType: z.literal('password'), userName: text(), password: secret(), scope: text().optional() }),
-        z.object({ grantType: z.literal('refresh_token'), refreshToken: text() }),
-      ]),
-    )
+    .input(grantInput)
+    .output(tokenSet)
     .mutation(({ ctx, input }) => grantToken(ctx.deps, requireClientCredentials(ctx.authorization()), input, ctx.requestContext)),
   /** As `POST /auth/refresh-token`: rotates the refresh token. */
   refresh: publicProcedure
-    .input(z.object({ refreshToken: text() }))
+    .input(refreshInput)
+    .output(tokenSet)
     .mutation(({ ctx, input }) => refreshToken(ctx.deps, { refreshToken: input.refreshToken, clientId: null }, ctx.requestContext)),
   /** As `POST /auth/logout`: ends the caller's current session (default), their others, or all. */
-  logout: authedProcedure
-    .input(logoutInput.default({ scope: 'current' }))
-    .mutation(({ ctx, input }) => logout(ctx.deps, ctx.principal, input.scope, ctx.requestContext)),
+  logout: authedProcedure.input(logoutInput).mutation(({ ctx, input }) => logout(ctx.deps, ctx.principal, input.scope, ctx.requestContext)),
   /** As `POST /oauth/revoke` (RFC 7009), the client's credentials in `Authorization: Basic`. */
   revoke: publicProcedure.input(tokenInput).mutation(async ({ ctx, input }) => {
     const clientId = await authenticateClient(ctx.deps, requireClientCredentials(ctx.authorization()));
@@ -35,8 +27,11 @@ export const authRouter = router({
    * As `POST /oauth/introspect` (RFC 7662), the client's credentials in `Authorization: Basic`. A
    * mutation, although it changes nothing: a query's input would put the token in the URL.
    */
-  introspect: publicProcedure.input(tokenInput).mutation(async ({ ctx, input }) => {
-    await authenticateClient(ctx.deps, requireClientCredentials(ctx.authorization()));
-    return introspect(ctx.deps, input.token);
-  }),
+  introspect: publicProcedure
+    .input(tokenInput)
+    .output(introspectionView)
+    .mutation(async ({ ctx, input }) => {
+      await authenticateClient(ctx.deps, requireClientCredentials(ctx.authorization()));
+      return introspect(ctx.deps, input.token);
+    }),
 });

@@ -1,37 +1,39 @@
-import { changeOwnPassword, eraseUser, getUser, listUsers, registerUser, resetPassword, roles, updateUser } from '@pos-auth/domain';
-import { z } from 'zod';
-import { secret, text } from '../input.js';
+import {
+  changePasswordInput,
+  eraseUserInput,
+  listUsersInput,
+  registerInput,
+  resetPasswordInput,
+  updateUserInput,
+  userPageView,
+  userView,
+} from '@pos-auth/contract';
+import { changeOwnPassword, eraseUser, getUser, listUsers, registerUser, resetPassword, updateUser } from '@pos-auth/domain';
 import { identifyRegistrant, requireCurrentUser } from '../callers.js';
-import { userIdOf } from '../contract/ids.js';
-import { changePasswordInput, eraseUserInput, listUsersInput, resetPasswordInput, updateUserInput } from '../contract/users.js';
+import { userIdOf } from '../ids.js';
 import { authedProcedure, publicProcedure, router } from './init.js';
 
 /** Accounts: the same use cases as `/users` on REST, which decide who may do what. */
 export const usersRouter = router({
   /** As `POST /users`: self-registration, or an admin (Bearer token) creating any role. */
   register: publicProcedure
-    .input(
-      z.object({
-        userName: text(),
-        password: secret(),
-        email: text().nullish(),
-        name: text().nullish(),
-        role: z.enum(roles).optional(),
-      }),
-    )
+    .input(registerInput)
+    .output(userView)
     .mutation(async ({ ctx, input }) => {
       const actor = await identifyRegistrant(ctx.deps, ctx.authorization());
       return registerUser(ctx.deps, input, actor, ctx.requestContext);
     }),
   /** As `GET /users/me`. */
-  me: publicProcedure.query(({ ctx }) => requireCurrentUser(ctx.deps, ctx.authorization())),
+  me: publicProcedure.output(userView).query(({ ctx }) => requireCurrentUser(ctx.deps, ctx.authorization())),
   /** As `GET /users` (admin): `{ items, nextCursor }`. */
   list: authedProcedure
     .input(listUsersInput)
+    .output(userPageView)
     .query(({ ctx, input: { cursor, ...query } }) => listUsers(ctx.deps, ctx.principal, { ...query, cursor: cursor ?? null })),
   /** As `PATCH /users/{id}` (admin): the updated user. */
   update: authedProcedure
     .input(updateUserInput)
+    .output(userView)
     .mutation(({ ctx, input: { userId, ...changes } }) => updateUser(ctx.deps, ctx.principal, userIdOf(userId), changes, ctx.requestContext)),
   /** As `POST /users/me/password`: ends the caller's other sessions. */
   changePassword: authedProcedure
