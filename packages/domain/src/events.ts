@@ -29,6 +29,7 @@ const posAuthEventTypes: Record<PosAuthEvent['type'], true> = {
   RefreshTokenReused: true,
   SessionRevoked: true,
   ClientRegistered: true,
+  ClientSecretRotated: true,
   AdminRosterOpened: true,
   ActiveAdminAdded: true,
   ActiveAdminRemoved: true,
@@ -81,6 +82,7 @@ export const personalDataOf = (event: DomainEvent): PersonalData => {
     case 'LoginThrottled':
       return { subject: event.data.userId, fields: [] };
     case 'ClientRegistered':
+    case 'ClientSecretRotated':
     case 'AdminRosterOpened':
       return none;
     default: {

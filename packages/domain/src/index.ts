@@ -39,7 +39,7 @@ export { defaultBackoffPolicy } from './login/login-attempts.js';
 export * as adminRoster from './admin/admin-roster.js';
 export type { ActiveAdminAdded, ActiveAdminRemoved, AdminRoster, AdminRosterEvent, AdminRosterOpened } from './admin/admin-roster.js';
 export * as client from './client/client.js';
-export type { Client, ClientCommand, ClientEvent, ClientRegistered } from './client/client.js';
+export type { Client, ClientCommand, ClientEvent, ClientRegistered, ClientSecretRotated } from './client/client.js';
 export * from './use-cases/deps.js';
 export * from './use-cases/streams.js';
 export * from './use-cases/tokens.js';

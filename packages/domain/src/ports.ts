@@ -20,7 +20,13 @@ export interface Claim {
 /** Secrets written beside the events, in the same transaction, but never into the log. */
 export type CredentialWrite =
   | { readonly kind: 'password'; readonly userId: UserId; readonly hash: string }
-  | { readonly kind: 'client_secret'; readonly clientId: ClientId; readonly digest: TokenDigest };
+  | {
+      readonly kind: 'client_secret';
+      readonly clientId: ClientId;
+      readonly digest: TokenDigest;
+      /** The secret this one replaces, and until when it still works (a rotation's overlap). */
+      readonly previous?: { readonly digest: TokenDigest; readonly validUntil: string } | undefined;
+    };
 
 /**
  * An aggregate's state as of a stream version, kept beside the stream so that the next decision
@@ -283,6 +289,19 @@ export interface SessionReadModel {
   listActiveSessions(userId: UserId, now: Date): Promise<SessionView[]>;
 }
 
+/** A client's secret digests: the current one, and during a rotation's overlap the one it replaced. */
+export interface ClientSecrets {
+  readonly current: TokenDigest;
+  readonly previous: { readonly digest: TokenDigest; readonly validUntil: Date } | null;
+}
+
+export interface ClientView {
+  readonly clientId: ClientId;
+  readonly registeredAt: string;
+  readonly secretRotatedAt: string | null;
+}
+
 export interface ClientReadModel {
-  findClientSecretDigest(clientId: ClientId): Promise<TokenDigest | null>;
+  findClientSecrets(clientId: ClientId): Promise<ClientSecrets | null>;
+  listClients(): Promise<ClientView[]>;
 }

@@ -17,6 +17,7 @@ export type DomainErrorCode =
   | 'AUTHENTICATION_REQUIRED'
   | 'TOO_MANY_ATTEMPTS'
   | 'CLIENT_ALREADY_REGISTERED'
+  | 'CLIENT_NOT_FOUND'
   | 'USER_NOT_FOUND'
   | 'SESSION_NOT_FOUND'
   | 'WRONG_EXPECTED_VERSION'
@@ -162,6 +163,13 @@ export class ClientAlreadyRegisteredError extends DomainError {
   readonly code = 'CLIENT_ALREADY_REGISTERED';
   constructor(readonly clientId: string) {
     super(`A client with id "${clientId}" is already registered.`);
+  }
+}
+
+export class ClientNotFoundError extends DomainError {
+  readonly code = 'CLIENT_NOT_FOUND';
+  constructor() {
+    super('No such client.');
   }
 }
 

@@ -62,6 +62,7 @@ const domainMappings: Record<DomainErrorCode, Mapping> = {
   AUTHENTICATION_REQUIRED: { status: 401, title: 'Unauthorized', oauth: 'invalid_request', challenge: bearerChallenge },
   USER_NOT_FOUND: { status: 404, title: 'Not Found', oauth: 'invalid_request' },
   CLIENT_ALREADY_REGISTERED: { status: 409, title: 'Client already registered', oauth: 'invalid_request' },
+  CLIENT_NOT_FOUND: { status: 404, title: 'Not Found', oauth: 'invalid_request' },
   // Both only escape a use case once its bounded retries are spent: a conflict, try again.
   WRONG_EXPECTED_VERSION: { status: 409, title: 'Conflict', oauth: 'invalid_request' },
   CLAIM_TAKEN: { status: 409, title: 'Conflict', oauth: 'invalid_request' },

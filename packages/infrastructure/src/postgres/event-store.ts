@@ -100,7 +100,14 @@ const expectedParameter = (expected: ExpectedVersion): number => {
  */
 const credentialTables: ReadonlyMap<string, ProjectionTable> = new Map([
   ['user_credentials', { name: 'user_credentials', key: ['user_id'], columns: { user_id: 'text', password_hash: 'text', updated_at: 'timestamptz' } }],
-  ['client_credentials', { name: 'client_credentials', key: ['client_id'], columns: { client_id: 'text', secret_digest: 'text', updated_at: 'timestamptz' } }],
+  [
+    'client_credentials',
+    {
+      name: 'client_credentials',
+      key: ['client_id'],
+      columns: { client_id: 'text', secret_digest: 'text', previous_secret_digest: 'text', previous_valid_until: 'timestamptz', updated_at: 'timestamptz' },
+    },
+  ],
   ['subject_keys', { name: 'subject_keys', key: ['subject_id'], columns: { subject_id: 'text', key: 'bytea', erased_at: 'timestamptz' } }],
 ]);
 
@@ -168,7 +175,17 @@ const credentialOps = (credentials: readonly CredentialWrite[], now: string): Ro
       case 'password':
         return { op: 'upsert', table: 'user_credentials', row: { user_id: credential.userId, password_hash: credential.hash, updated_at: now } };
       case 'client_secret':
-        return { op: 'upsert', table: 'client_credentials', row: { client_id: credential.clientId, secret_digest: credential.digest, updated_at: now } };
+        return {
+          op: 'upsert',
+          table: 'client_credentials',
+          row: {
+            client_id: credential.clientId,
+            secret_digest: credential.digest,
+            previous_secret_digest: credential.previous?.digest ?? null,
+            previous_valid_until: credential.previous?.validUntil ?? null,
+            updated_at: now,
+          },
+        };
       default: {
         const unknown: never = credential;
         throw new TypeError(`Unknown credential kind: ${JSON.stringify(unknown)}`);

@@ -201,12 +201,13 @@ export const sessionsProjection: Projection = {
 
 export const clientsProjection: Projection = {
   name: 'clients',
-  version: 1,
-  tables: [{ name: 'clients', key: ['client_id'], columns: { client_id: 'text', registered_at: 'timestamptz' } }],
+  version: 2,
+  tables: [{ name: 'clients', key: ['client_id'], columns: { client_id: 'text', registered_at: 'timestamptz', secret_rotated_at: 'timestamptz' } }],
   apply(event): RowOp[] {
     const e = asPosAuth(event);
-    if (e?.type !== 'ClientRegistered') return [];
-    return [{ op: 'insert', table: 'clients', row: { client_id: e.data.clientId, registered_at: e.data.registeredAt } }];
+    if (e?.type === 'ClientRegistered') return [{ op: 'insert', table: 'clients', row: { client_id: e.data.clientId, registered_at: e.data.registeredAt } }];
+    if (e?.type === 'ClientSecretRotated') return [{ op: 'update', table: 'clients', where: { client_id: e.data.clientId }, set: { secret_rotated_at: e.data.rotatedAt } }];
+    return [];
   },
 };
 

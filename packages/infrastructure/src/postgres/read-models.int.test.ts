@@ -179,14 +179,33 @@ describe('sessions', () => {
 });
 
 describe('clients', () => {
-  it('finds the secret digest of a registered client, and nothing for another', async () => {
+  it('finds the secret digests of a registered client, and nothing for another', async () => {
     const digest = TokenDigest('a'.repeat(64));
     await persistence.eventStore.appendToStream('client-admin-panel', [clientRegistered('admin-panel')], {
       expectedVersion: 'no_stream',
       metadata: metadata(),
       credentials: [{ kind: 'client_secret', clientId: ClientId('admin-panel'), digest }],
     });
-    expect(await persistence.clients.findClientSecretDigest(ClientId('admin-panel'))).toBe(digest);
-    expect(await persistence.clients.findClientSecretDigest(ClientId('unknown'))).toBeNull();
+    expect(await persistence.clients.findClientSecrets(ClientId('admin-panel'))).toEqual({ current: digest, previous: null });
+    expect(await persistence.clients.findClientSecrets(ClientId('unknown'))).toBeNull();
+    expect(await persistence.clients.listClients()).toEqual([{ clientId: 'admin-panel', registeredAt: '2024-05-01T11:00:00.000Z', secretRotatedAt: null }]);
+  });
+
+  it('after a rotation: the new digest, the replaced one with the end of its overlap, and when it happened', async () => {
+    const [old, fresh] = [TokenDigest('a'.repeat(64)), TokenDigest('b'.repeat(64))];
+    await persistence.eventStore.appendToStream(
+      'client-admin-panel',
+      [{ type: 'ClientSecretRotated', data: { clientId: ClientId('admin-panel'), rotatedAt: '2024-05-02T00:00:00.000Z', previousSecretValidUntil: '2024-05-03T00:00:00.000Z' } }],
+      {
+        expectedVersion: 1,
+        metadata: metadata(),
+        credentials: [{ kind: 'client_secret', clientId: ClientId('admin-panel'), digest: fresh, previous: { digest: old, validUntil: '2024-05-03T00:00:00.000Z' } }],
+      },
+    );
+    expect(await persistence.clients.findClientSecrets(ClientId('admin-panel'))).toEqual({
+      current: fresh,
+      previous: { digest: old, validUntil: new Date('2024-05-03T00:00:00.000Z') },
+    });
+    expect((await persistence.clients.listClients())[0]?.secretRotatedAt).toBe('2024-05-02T00:00:00.000Z');
   });
 });

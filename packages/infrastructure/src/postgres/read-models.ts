@@ -277,14 +277,32 @@ export const createPostgresReadModels = (pool: Pool): PostgresReadModels => ({
   },
 
   clients: {
-    async findClientSecretDigest(clientId) {
-      const { rows } = await pool.query<{ secret_digest: string }>({
+    async findClientSecrets(clientId) {
+      const { rows } = await pool.query<{ secret_digest: string; previous_secret_digest: string | null; previous_valid_until: Date | null }>({
         name: 'pos_auth_client_secret',
-        text: 'SELECT secret_digest FROM client_credentials WHERE client_id = $1',
+        text: 'SELECT secret_digest, previous_secret_digest, previous_valid_until FROM client_credentials WHERE client_id = $1',
         values: [clientId],
       });
       const row = rows[0];
-      return row === undefined ? null : TokenDigest(row.secret_digest);
+      if (row === undefined) return null;
+      return {
+        current: TokenDigest(row.secret_digest),
+        previous:
+          row.previous_secret_digest === null || row.previous_valid_until === null
+            ? null
+            : { digest: TokenDigest(row.previous_secret_digest), validUntil: row.previous_valid_until },
+      };
+    },
+
+    async listClients() {
+      const { rows } = await pool.query<{ client_id: string; registered_at: Date; secret_rotated_at: Date | null }>(
+        'SELECT client_id, registered_at, secret_rotated_at FROM clients ORDER BY client_id',
+      );
+      return rows.map((row) => ({
+        clientId: ClientId(row.client_id),
+        registeredAt: row.registered_at.toISOString(),
+        secretRotatedAt: row.secret_rotated_at?.toISOString() ?? null,
+      }));
     },
   },
 });
