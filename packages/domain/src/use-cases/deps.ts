@@ -1,6 +1,6 @@
 import { WrongExpectedVersionError } from '../shared/errors.js';
 import type { EventMetadata } from '../shared/event.js';
-import type { ClientId, SessionId, UserId } from '../shared/ids.js';
+import { ClientId, SessionId, UserId } from '../shared/ids.js';
 import type { BackoffPolicy } from '../login/login-attempts.js';
 import { defaultBackoffPolicy } from '../login/login-attempts.js';
 import type {
@@ -85,6 +85,18 @@ export interface Principal {
   readonly sessionId: SessionId;
   readonly clientId: ClientId;
 }
+
+/**
+ * The operator, acting from the command line with the database's own credentials: trusted as an
+ * admin (the rules that protect the system, such as the last active admin, still hold) and
+ * recorded as `operator` (client `pos-auth-cli`) in the metadata of what it does.
+ */
+export const operatorPrincipal: Principal = {
+  userId: UserId('operator'),
+  role: 'admin',
+  sessionId: SessionId('operator'),
+  clientId: ClientId('pos-auth-cli'),
+};
 
 export const metadataFor = (
   context: RequestContext,
