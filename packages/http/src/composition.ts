@@ -65,9 +65,13 @@ export const createAuthDeps = async (
     /** JWT access tokens' issuer, audience and keys (see `createAccessTokenKeys`). */
     readonly accessTokens?: AccessTokenOptions;
     readonly clock?: Clock;
+    /** False only for `pnpm bench` (see `Config.eventLogIntegrity`); the pool must then also start without the chain. */
+    readonly eventLogIntegrity?: boolean;
   },
 ): Promise<Runtime> => {
-  const { eventStore, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool);
+  const { eventStore, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool, {
+    sealPersonalData: options.eventLogIntegrity ?? true,
+  });
   const clock = options.clock ?? systemClock;
   const { signingKeys, accessTokenSigner } = await createAccessTokenKeys(pool, { ...options.accessTokens, settings: options.settings, clock });
   return {
@@ -101,10 +105,12 @@ export interface Database {
  * A PostgreSQL server when `DATABASE_URL` is set, else the embedded PostgreSQL in `DATA_DIR`. A
  * connection the database drops is logged when a logger is given; the pool replaces it.
  */
-export const openDatabase = async (config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger?: Logger): Promise<Database> => {
+export const openDatabase = async (config: Pick<Config, 'databaseUrl' | 'dataDir'> & Partial<Pick<Config, 'eventLogIntegrity'>>, logger?: Logger): Promise<Database> => {
+  // The hash chain is the append function's: switched off per connection (migration 008).
+  const settings = config.eventLogIntegrity === false ? { 'pos_auth.event_chain': 'off' } : {};
   const onConnectionError = (error: Error) => logger?.warn({ err: error }, 'database connection lost');
   if (config.databaseUrl !== null) {
-    const pool = createPool(config.databaseUrl, { onConnectionError });
+    const pool = createPool(config.databaseUrl, { onConnectionError, settings });
     const url = new URL(config.databaseUrl);
     return {
       pool,
@@ -113,7 +119,7 @@ export const openDatabase = async (config: Pick<Config, 'databaseUrl' | 'dataDir
     };
   }
   const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir });
-  const pool = createPool(embedded.connectionString, { onConnectionError });
+  const pool = createPool(embedded.connectionString, { onConnectionError, settings });
   return {
     pool,
     description: `embedded PostgreSQL 18 in ${config.dataDir}`,
@@ -174,10 +180,14 @@ export const createRuntime = async (config: Config, logger: Logger) => {
   try {
     const { applied } = await migrate(database.pool);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    if (!config.eventLogIntegrity) {
+      logger.warn('EVENT_LOG_INTEGRITY=off-for-benchmarks: events are written unchained and with personal data in clear; never in production');
+    }
     const deps = await createAuthDeps(database.pool, {
       passwordHasher: createBoundedPasswordHasher(await createArgon2PasswordHasher()),
       commonPasswords: await loadZxcvbnCommonPasswords(),
       settings: settingsFrom(config),
+      eventLogIntegrity: config.eventLogIntegrity,
       accessTokens: await accessTokenOptionsFrom(config),
     });
     const ipLimiter = await ipLimiterFrom(database.pool, config);

@@ -22,6 +22,7 @@ describe('configuration', () => {
       corsOrigins: [],
       logLevel: 'info',
       trustProxy: false,
+      eventLogIntegrity: true,
     });
   });
 
@@ -89,6 +90,7 @@ describe('configuration', () => {
     [{ AUTH_CLIENTS: 'no-colon-here' }, 'AUTH_CLIENTS: entry 1'],
     [{ AUTH_CLIENTS: 'ok:fine,bad%ZZ:secret' }, 'AUTH_CLIENTS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ EVENT_LOG_INTEGRITY: 'off' }, 'EVENT_LOG_INTEGRITY'],
     [{ SESSION_MAX_AGE: '0' }, 'SESSION_MAX_AGE'],
     [{ REFRESH_REUSE_GRACE: '-1' }, 'REFRESH_REUSE_GRACE'],
     [{ LOGIN_FAILURE_LIMIT: '0' }, 'LOGIN_FAILURE_LIMIT'],

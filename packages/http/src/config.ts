@@ -16,6 +16,11 @@ export interface Config {
   readonly dataDir: string;
   readonly authClients: readonly ClientSeed[];
   readonly accessTokenFormat: AccessTokenFormat;
+  /**
+   * False only to measure what the event log's hash chain and sealed personal data cost
+   * (`pnpm bench`): unchained events fail `audit verify`, and fields written in clear cannot be erased.
+   */
+  readonly eventLogIntegrity: boolean;
   readonly accessTokenTtlSeconds: number;
   /** The `aud` of JWT access tokens. */
   readonly accessTokenAudience: string;
@@ -95,6 +100,7 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).optional(),
   AUTH_CLIENTS: z.string().default(''),
   ACCESS_TOKEN_FORMAT: z.enum(['opaque', 'jwt'], { error: 'must be opaque or jwt' }).default('opaque'),
+  EVENT_LOG_INTEGRITY: z.enum(['on', 'off-for-benchmarks'], { error: 'must be on or off-for-benchmarks' }).default('on'),
   // Its default depends on the format (see accessTokenTtlDefaults).
   ACCESS_TOKEN_TTL: wholeNumberText(1, ' of seconds').optional(),
   ACCESS_TOKEN_AUDIENCE: z
@@ -175,6 +181,7 @@ export const loadConfig = (
     dataDir: path.resolve(base, values.DATA_DIR ?? (host.runByRoot ? defaultRootDataDir : '.data')),
     authClients,
     accessTokenFormat: values.ACCESS_TOKEN_FORMAT,
+    eventLogIntegrity: values.EVENT_LOG_INTEGRITY === 'on',
     accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL ?? accessTokenTtlDefaults[values.ACCESS_TOKEN_FORMAT],
     accessTokenAudience: values.ACCESS_TOKEN_AUDIENCE,
     accessTokenSigningKeys: values.ACCESS_TOKEN_SIGNING_KEYS ?? null,

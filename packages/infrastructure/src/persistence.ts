@@ -18,11 +18,22 @@ export interface PosAuthPersistence extends PostgresReadModels {
  * @example
  * const { eventStore, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool);
  */
-export const createPosAuthPersistence = async (pool: pg.Pool): Promise<PosAuthPersistence> => {
+export const createPosAuthPersistence = async (
+  pool: pg.Pool,
+  options: {
+    /** False only to measure what sealing costs (see `PersonalDataCodec.seal`). */
+    readonly sealPersonalData?: boolean;
+  } = {},
+): Promise<PosAuthPersistence> => {
   const serviceKeys = await loadServiceKeys(pool);
   const eventStore = createPostgresEventStore(pool, {
     projections: posAuthProjections,
-    personalData: { personalDataOf, ipDigest: createIpDigester(serviceKeys.ipHmac), keys: createPostgresSubjectKeys(pool) },
+    personalData: {
+      personalDataOf,
+      ipDigest: createIpDigester(serviceKeys.ipHmac),
+      keys: createPostgresSubjectKeys(pool),
+      seal: options.sealPersonalData ?? true,
+    },
   });
   return { eventStore, serviceKeys, ...createPostgresReadModels(pool) };
 };

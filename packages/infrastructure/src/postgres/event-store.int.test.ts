@@ -27,6 +27,7 @@ import {
 import { createPosAuthPersistence } from '../persistence.js';
 import { logStart, type LogPosition, type PostgresEventStore } from './event-store.js';
 import { pruneExpiredRows } from './pruning.js';
+import { createPool } from './pool.js';
 import { rebuildProjections } from './rebuild.js';
 
 let db: TestSchema;
@@ -684,5 +685,31 @@ describe('personal data', () => {
     const { rows } = await db.pool.query<{ metadata: Record<string, unknown> }>('SELECT metadata FROM events WHERE stream_id = $1', [streamId]);
     expect(rows[0]?.metadata).toMatchObject({ ip: '192.0.2.55', ipDigest: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect((await store.readStream(streamId)).events[0]?.metadata).not.toHaveProperty('ipDigest');
+  });
+});
+
+describe('the integrity switch (for benchmarks only)', () => {
+  it('without it an append writes no hash and personal data in clear; the chain of the other connections is untouched', async () => {
+    const plainPool = createPool(db.connectionString, { schema: db.schema, max: 2, settings: { 'pos_auth.event_chain': 'off' } });
+    try {
+      const plain = (await createPosAuthPersistence(plainPool, { sealPersonalData: false })).eventStore;
+      const userId = newUserId();
+      const name = `plain${randomUUID().slice(0, 8)}`;
+      await plain.appendToStream(userStreamId(userId), [userRegistered({ userId, userName: name })], { expectedVersion: 'no_stream', metadata: metadata({ ip: '192.0.2.9' }) });
+      const { rows } = await db.pool.query<{ hash: Buffer; data: Record<string, unknown>; metadata: Record<string, unknown>; subject_id: string }>(
+        'SELECT hash, data, metadata, subject_id FROM events WHERE stream_id = $1',
+        [userStreamId(userId)],
+      );
+      expect(rows[0]).toMatchObject({ data: { userName: name }, metadata: { ip: '192.0.2.9' }, subject_id: userId });
+      expect(rows[0]?.hash.length).toBe(0);
+      // The default store on the default pool still chains and seals.
+      const sealedId = newUserId();
+      await store.appendToStream(userStreamId(sealedId), [userRegistered({ userId: sealedId, userName: `sealed${randomUUID().slice(0, 8)}` })], { expectedVersion: 'no_stream', metadata: metadata() });
+      const { rows: sealed } = await db.pool.query<{ hash: Buffer; data: Record<string, unknown> }>('SELECT hash, data FROM events WHERE stream_id = $1', [userStreamId(sealedId)]);
+      expect(sealed[0]?.hash.length).toBe(32);
+      expect(sealed[0]?.data).toHaveProperty('$pii');
+    } finally {
+      await plainPool.end();
+    }
   });
 });

@@ -254,7 +254,7 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
         return subject === null ? [] : [subject];
       }),
     );
-    const keys = await personalData.keys.forWriting(subjects);
+    const keys = personalData.seal === false ? new Map<string, Buffer | null>() : await personalData.keys.forWriting(subjects);
 
     const statement = new AppendStatement();
     ordered.forEach(({ write }) => {

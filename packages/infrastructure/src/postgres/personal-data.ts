@@ -129,6 +129,11 @@ export interface PersonalDataCodec {
   /** A keyed hash of an IP address: what the audit filter by IP matches, whether the IP is sealed or erased. */
   readonly ipDigest: (ip: string) => string;
   readonly keys: SubjectKeys;
+  /**
+   * False writes personal fields in clear (the subject is still recorded): only to measure what
+   * sealing costs (`EVENT_LOG_INTEGRITY=off`, for `pnpm bench`); such fields can never be erased.
+   */
+  readonly seal?: boolean;
 }
 
 /** An event as the log stores it: personal fields sealed. */
@@ -150,7 +155,7 @@ export const encodeEvent = (
 ): EncodedEvent => {
   const { subject, fields } = codec.personalDataOf(event);
   const withDigest: Record<string, unknown> = { ...metadata, ...(metadata.ip === undefined ? {} : { ipDigest: codec.ipDigest(metadata.ip) }) };
-  if (subject === null) return { id: eventId, type: event.type, data: { ...event.data }, metadata: withDigest, subject: null };
+  if (subject === null || codec.seal === false) return { id: eventId, type: event.type, data: { ...event.data }, metadata: withDigest, subject };
   const key = keys.get(subject) ?? null;
   return {
     id: eventId,

@@ -20,6 +20,8 @@ export interface PoolOptions {
    * The pool has already discarded that connection; the next request opens a new one.
    */
   readonly onConnectionError?: (error: Error) => void;
+  /** Settings every connection starts with (`-c name=value`), e.g. `pos_auth.event_chain: 'off'`. */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 export const poolDefaults = { connectionTimeoutMillis: 5_000, applicationName: 'pos-auth' } as const;
@@ -48,8 +50,16 @@ const typeParsers: pg.CustomTypesConfig = {
  * combination of filters instead of `$n IS NULL OR ...`. Options already in the connection string
  * come after these, so an operator's setting wins.
  */
-const withStartupOptions = (connectionString: string): { readonly connectionString: string; readonly options: string } => {
-  const ours = '-c plan_cache_mode=force_generic_plan';
+const withStartupOptions = (
+  connectionString: string,
+  settings: Readonly<Record<string, string>> = {},
+): { readonly connectionString: string; readonly options: string } => {
+  const ours = Object.entries({ plan_cache_mode: 'force_generic_plan', ...settings })
+    .map(([name, value]) => {
+      if (!/^[a-z_][a-z0-9_.]*$/u.test(name) || !/^[\w.-]+$/u.test(value)) throw new TypeError(`createPool: not a plain setting: ${name}=${value}`);
+      return `-c ${name}=${value}`;
+    })
+    .join(' ');
   let url: URL;
   try {
     url = new URL(connectionString);
@@ -90,7 +100,7 @@ export const createPool = (connectionString: string, options: PoolOptions = {}):
   }
   const setSearchPath = schema === undefined ? undefined : `SET search_path TO ${pg.escapeIdentifier(schema)}`;
   const pool = new pg.Pool({
-    ...withStartupOptions(connectionString),
+    ...withStartupOptions(connectionString, options.settings),
     types: typeParsers,
     connectionTimeoutMillis,
     application_name: options.applicationName ?? poolDefaults.applicationName,
