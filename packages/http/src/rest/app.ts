@@ -28,10 +28,14 @@ const refuseContentEncoding = (req: Request, _res: unknown, next: (error?: unkno
   next(new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Content-Encoding is not supported here; send the body unencoded.' }));
 };
 
-/** A refusal's private reason, for the log: the domain's when it has one, else the message. */
+/**
+ * A refusal's private reason, for the log: the domain's when it has one, else the message; but
+ * never a JSON parser's message, which quotes the body (where a password may be).
+ */
 const reasonOf = (error: TRPCError): string => {
   const cause = error.cause as { reason?: unknown } | undefined;
-  return typeof cause?.reason === 'string' ? cause.reason : error.message;
+  if (typeof cause?.reason === 'string') return cause.reason;
+  return error.cause instanceof SyntaxError ? 'unparsable_json' : error.message;
 };
 
 export interface AppOptions {

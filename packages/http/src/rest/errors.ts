@@ -78,7 +78,8 @@ const parserMappings: Record<string, { status: number; title: string; detail: st
 };
 
 /** zlib's errors, when a gzip, deflate or br body does not inflate; body-parser passes them on as 400s. */
-const isUndecodableBody = (error: { readonly code?: unknown }) => typeof error.code === 'string' && error.code.startsWith('Z_');
+const isUndecodableBody = (error: { readonly code?: unknown }): error is { readonly code: string } =>
+  typeof error.code === 'string' && error.code.startsWith('Z_');
 
 type Classified = Mapping & {
   readonly detail: string;
@@ -122,21 +123,22 @@ const classify = (error: unknown): Classified | null => {
     return { status: 503, title: 'Service Unavailable', oauth: 'temporarily_unavailable', detail: unavailableDetail, retryAfter: retryAfterSeconds };
   }
   if (typeof error !== 'object' || error === null) return null;
-  const reason = error instanceof Error ? error.message : undefined;
+  // A framework error's message may quote the request (V8's JSON errors quote the body, where a
+  // password may be; a decode error quotes the path): the log gets the error's kind, not its message.
   const type = (error as { type?: unknown }).type;
   if (typeof type === 'string' && type in parserMappings) {
     const { status, title, detail } = parserMappings[type]!;
-    return { status, title, detail, oauth: 'invalid_request', ...(reason ? { reason } : {}) };
+    return { status, title, detail, oauth: 'invalid_request', reason: type };
   }
   if (isUndecodableBody(error)) {
-    return { status: 400, title: 'Bad Request', detail: 'The request body could not be decoded.', oauth: 'invalid_request', ...(reason ? { reason } : {}) };
+    return { status: 400, title: 'Bad Request', detail: 'The request body could not be decoded.', oauth: 'invalid_request', reason: error.code };
   }
   // Any other framework error that blames the request (a path that does not percent-decode, ...)
   // keeps its status; its message is not for the client.
   const status = frameworkStatus(error);
   if (status !== null) {
     const title = STATUS_CODES[status] ?? 'Bad Request';
-    return { status, title, detail: `The request was refused: ${title}.`, oauth: 'invalid_request', ...(reason ? { reason } : {}) };
+    return { status, title, detail: `The request was refused: ${title}.`, oauth: 'invalid_request', reason: error instanceof Error ? error.name : title };
   }
   return null;
 };
