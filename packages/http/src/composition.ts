@@ -2,6 +2,7 @@ import {
   ClientAlreadyRegisteredError,
   registerClient,
   type AuthDeps,
+  type AuthObserver,
   type CommonPasswords,
   type PasswordHasher,
   type RequestContext,
@@ -27,6 +28,12 @@ import {
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { ClientSeed, Config } from './config.js';
+
+/** The observer without metrics (tests, the CLI's commands): outcomes go nowhere. */
+const unobserved: AuthObserver = {
+  loginAttempted: () => undefined,
+  refreshAttempted: () => undefined,
+};
 
 /** The use cases' ports, and the concrete event store behind them (for rebuilds and audits). */
 export interface Runtime extends AuthDeps {
@@ -63,6 +70,7 @@ export const createAuthDeps = async (
     ids: randomUuidGenerator,
     backoff: createJitteredBackoff(),
     settings: options.settings,
+    observer: unobserved,
   };
 };
 

@@ -4,6 +4,7 @@ import type { ClientId, SessionId, UserId } from '../shared/ids.js';
 import type { BackoffPolicy } from '../login/login-attempts.js';
 import { defaultBackoffPolicy } from '../login/login-attempts.js';
 import type {
+  AuthObserver,
   Clock,
   ClientReadModel,
   CommonPasswords,
@@ -58,6 +59,7 @@ export interface AuthDeps {
   readonly ids: IdGenerator;
   readonly backoff: ConflictBackoff;
   readonly settings: Settings;
+  readonly observer: AuthObserver;
 }
 
 /** Where a request came from; the transports build it, the use cases copy it into metadata. */

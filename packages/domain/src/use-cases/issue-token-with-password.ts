@@ -43,7 +43,10 @@ export const issueTokenWithPassword = async (
   const candidate: LoginCandidate = await deps.users.findLoginCandidate(userNameKey, attemptsStreamId);
   let attempts = await fromHead(deps.eventStore, loginAttemptsDecider, attemptsStreamId, candidate.attempts);
   const retryAfter = retryAfterSeconds(attempts.state, deps.clock.now());
-  if (retryAfter !== null) throw new TooManyAttemptsError(retryAfter);
+  if (retryAfter !== null) {
+    deps.observer.loginAttempted('throttled');
+    throw new TooManyAttemptsError(retryAfter);
+  }
 
   const { account } = candidate;
   const passwordMatches = await deps.passwordHasher.verify(account?.passwordHash ?? deps.passwordHasher.dummyHash, input.password);
@@ -64,12 +67,13 @@ export const issueTokenWithPassword = async (
         metadata: metadataFor(context, now, { clientId: input.clientId }),
       });
     });
+    deps.observer.loginAttempted('wrong_credentials');
     throw wrongCredentials(reason);
   }
 
   const sessionId = SessionId(deps.ids.newId());
   const raw = deps.tokens.newPair();
-  return retryOnConflict(deps, async (retry) => {
+  const issued = await retryOnConflict(deps, async (retry) => {
     // Only the back-off stream can conflict (a failure for this name landed meanwhile).
     if (retry > 0) attempts = await load(deps.eventStore, loginAttemptsDecider, attemptsStreamId);
     const now = deps.clock.now();
@@ -98,6 +102,8 @@ export const issueTokenWithPassword = async (
     );
     return issuedTokens(raw, pair.accessTokenExpiresAt, now, input.scope);
   });
+  deps.observer.loginAttempted('success');
+  return issued;
 };
 
 /** A success after failures starts the count again; nothing is written when there were none. */
