@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { TestSchema } from '@pos-auth/infrastructure/testing';
 
 const bin = fileURLToPath(new URL('../../bin/pos-auth.js', import.meta.url));
 
@@ -53,3 +54,10 @@ export const stopProcess = (child: ChildProcess) =>
     child.once('exit', (code) => resolve(code));
     child.kill('SIGTERM');
   });
+
+/** A `DATABASE_URL` that puts a server process in the test's schema (a libpq startup option). */
+export const schemaDatabaseUrl = (schema: TestSchema): string => {
+  const url = new URL(schema.connectionString);
+  url.searchParams.set('options', `-c search_path=${schema.schema}`);
+  return url.toString();
+};

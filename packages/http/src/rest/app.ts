@@ -4,6 +4,8 @@ import cors from 'cors';
 import express, { type Express, type Request } from 'express';
 import type { AuthDeps } from '@pos-auth/domain';
 import type { Logger } from 'pino';
+import { noteRefusal, observeRequests, type Refusal } from '../observability/requests.js';
+import { createRouteNamer, unknownProcedure } from '../observability/routes.js';
 import { appRouter } from '../trpc/router.js';
 import { createContextFactory } from '../trpc/init.js';
 import { authRoutes } from './auth.routes.js';
@@ -38,6 +40,12 @@ const reasonOf = (error: TRPCError): string => {
   return error.cause instanceof SyntaxError ? 'unparsable_json' : error.message;
 };
 
+/** A refused tRPC call, for the request's log line. A path that names no procedure is the caller's text: not logged. */
+const refusalOf = (error: TRPCError, path: string | undefined): Refusal =>
+  path === undefined || Object.hasOwn(appRouter._def.procedures, path)
+    ? { procedure: path, code: error.code, reason: reasonOf(error) }
+    : { procedure: unknownProcedure, code: error.code, reason: 'unknown_procedure' };
+
 export interface AppOptions {
   readonly deps: AuthDeps;
   readonly logger: Logger;
@@ -66,7 +74,8 @@ export const createApp = (options: AppOptions): Express => {
   app.set('trust proxy', options.trustProxy ?? false);
   app.set('etag', false);
 
-  app.use(requestId);
+  const routeOf = createRouteNamer('/trpc', Object.keys(appRouter._def.procedures), trpcMaxBatchSize);
+  app.use(requestId, observeRequests({ logger, routeOf }));
   app.use(securityHeaders);
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     app.use(
@@ -120,7 +129,7 @@ export const createApp = (options: AppOptions): Express => {
         const requestId = req.res?.locals['requestId'];
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path, requestId }, 'tRPC procedure failed');
         else if (error.code === 'SERVICE_UNAVAILABLE') logger.warn({ err: error.cause ?? error, path, requestId }, 'database unavailable');
-        else logger.info({ path, requestId, code: error.code, reason: reasonOf(error) }, 'request refused');
+        else if (req.res) noteRefusal(req.res, refusalOf(error, path));
       },
     }),
   );

@@ -2,6 +2,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { InvalidClientError, refreshToken, type AuthDeps, type ClientCredentialsInput, type IssuedTokens } from '@pos-auth/domain';
 import type { z } from 'zod';
 import { describeFieldErrors, fieldErrors, secret, text } from '../input.js';
+import { noteClient } from '../observability/requests.js';
 import { grantToken, type TokenGrant } from '../token-grants.js';
 import { EdgeError, invalidRequest, methodNotAllowed, oauthErrors } from './errors.js';
 import { readAuthorization } from './credentials.js';
@@ -104,7 +105,7 @@ export const authRoutes = (deps: AuthDeps): Router => {
   /** The seed's endpoint answers 201; the standard one 200, as stock OAuth clients require. */
   const tokenEndpoint = (status: 200 | 201) => async (req: Request, res: Response) => {
     const body = req.body as Body;
-    const tokens = await grantToken(deps, readClientCredentials(req, body), readGrant(body), requestContext(req));
+    const tokens = await grantToken(deps, readClientCredentials(req, body), readGrant(body), requestContext(req), (clientId) => noteClient(req, clientId));
     sendTokens(res, status, tokens);
   };
   router.route('/auth/token').post(...tokenBody, tokenEndpoint(201)).all(methodNotAllowed('POST'));

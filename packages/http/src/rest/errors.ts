@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { DomainError, TooManyAttemptsError, type DomainErrorCode, type FieldError } from '@pos-auth/domain';
 import { isDatabaseUnavailable } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
+import { noteRefusal } from '../observability/requests.js';
 import { domainProblem, sendOAuthError, sendProblem, statusProblem, type OAuthError } from './problem.js';
 
 export const basicChallenge = 'Basic realm="pos-auth"';
@@ -165,8 +166,8 @@ export const oauthErrors: RequestHandler = (_req, res, next) => {
 
 /**
  * The one REST error middleware: maps what it knows, and for anything else logs the cause with
- * the request id and answers a bare 500 that shows nothing internal. A refusal is logged with its
- * reason; a database that cannot be reached with its cause.
+ * the request id and answers a bare 500 that shows nothing internal. A refusal's reason goes into
+ * the request's log line (`observeRequests`); a database that cannot be reached is logged with its cause.
  */
 export const errorHandler =
   (logger: Logger): ErrorRequestHandler =>
@@ -181,7 +182,7 @@ export const errorHandler =
     if (classified) {
       const requestId = res.locals['requestId'];
       if (classified.status === 503) logger.warn({ err: error, requestId, method: req.method, path: req.path }, 'database unavailable');
-      else logger.info({ requestId, status: classified.status, code: classified.code, reason: classified.reason ?? classified.detail }, 'request refused');
+      else noteRefusal(res, { code: classified.code, reason: classified.reason ?? classified.detail });
       send(res, classified, shape);
       return;
     }

@@ -5,6 +5,7 @@ import { identifyRegistrant, requirePrincipal } from '../callers.js';
 import { secret, text } from '../input.js';
 import { userIdOf } from '../contract/ids.js';
 import { changePasswordBody, listUsersQuery, resetPasswordBody, userChanges, userPage, userResource } from '../contract/users.js';
+import { noteClient } from '../observability/requests.js';
 import { methodNotAllowed } from './errors.js';
 import { readAuthorization } from './credentials.js';
 import { accepts, jsonBody, requestContext, requireParsedBody } from './request.js';
@@ -23,7 +24,11 @@ const registerBody = z.object({
 export const usersRoutes = (deps: AuthDeps): Router => {
   const router = Router();
   const jsonOnly = [accepts('application/json'), jsonBody, requireParsedBody];
-  const principalOf = (req: Request) => requirePrincipal(deps, readAuthorization(req));
+  const principalOf = async (req: Request) => {
+    const principal = await requirePrincipal(deps, readAuthorization(req));
+    noteClient(req, principal.clientId);
+    return principal;
+  };
 
   router
     .route('/users')
@@ -35,6 +40,7 @@ export const usersRoutes = (deps: AuthDeps): Router => {
     .post(...jsonOnly, async (req, res) => {
       const body = parseBody(registerBody, req.body);
       const actor = await identifyRegistrant(deps, readAuthorization(req));
+      if (actor.clientId !== null) noteClient(req, actor.clientId);
       const user = await registerUser(
         deps,
         { userName: body.user_name, password: body.password, email: body.email, name: body.name, role: body.role },

@@ -17,7 +17,7 @@ export const authRouter = router({
         z.object({ grantType: z.literal('refresh_token'), refreshToken: text() }),
       ]),
     )
-    .mutation(({ ctx, input }) => grantToken(ctx.deps, requireClientCredentials(ctx.authorization()), input, ctx.requestContext)),
+    .mutation(({ ctx, input }) => grantToken(ctx.deps, requireClientCredentials(ctx.authorization()), input, ctx.requestContext, ctx.noteClient)),
   /** As `POST /auth/refresh-token`: rotates the refresh token. */
   refresh: publicProcedure
     .input(z.object({ refreshToken: text() }))
@@ -29,6 +29,7 @@ export const authRouter = router({
   /** As `POST /oauth/revoke` (RFC 7009), the client's credentials in `Authorization: Basic`. */
   revoke: publicProcedure.input(tokenInput).mutation(async ({ ctx, input }) => {
     const clientId = await authenticateClient(ctx.deps, requireClientCredentials(ctx.authorization()));
+    ctx.noteClient(clientId);
     await revokeToken(ctx.deps, clientId, input.token, ctx.requestContext);
   }),
   /**
@@ -36,7 +37,7 @@ export const authRouter = router({
    * mutation, although it changes nothing: a query's input would put the token in the URL.
    */
   introspect: publicProcedure.input(tokenInput).mutation(async ({ ctx, input }) => {
-    await authenticateClient(ctx.deps, requireClientCredentials(ctx.authorization()));
+    ctx.noteClient(await authenticateClient(ctx.deps, requireClientCredentials(ctx.authorization())));
     return introspect(ctx.deps, input.token);
   }),
 });

@@ -21,6 +21,7 @@ export const usersRouter = router({
     )
     .mutation(async ({ ctx, input }) => {
       const actor = await identifyRegistrant(ctx.deps, ctx.authorization());
+      if (actor.clientId !== null) ctx.noteClient(actor.clientId);
       return registerUser(ctx.deps, input, actor, ctx.requestContext);
     }),
   /** As `GET /users/me`. */
