@@ -28,6 +28,7 @@ import {
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { ClientSeed, Config } from './config.js';
+import type { Metrics } from './observability/metrics.js';
 
 /** The observer without metrics (tests, the CLI's commands): outcomes go nowhere. */
 const unobserved: AuthObserver = {
@@ -42,7 +43,8 @@ export interface Runtime extends AuthDeps {
 
 /**
  * Wires the adapters into the use cases' ports on a migrated pool. The pool is passed in, so tests
- * and the server share one path.
+ * and the server share one path. With `metrics`, the hasher and the event store are timed, the pool
+ * watched and the use cases' outcomes counted.
  *
  * @example
  * const deps = await createAuthDeps(pool, {
@@ -53,15 +55,22 @@ export interface Runtime extends AuthDeps {
  */
 export const createAuthDeps = async (
   pool: pg.Pool,
-  options: { readonly passwordHasher: PasswordHasher; readonly commonPasswords: CommonPasswords; readonly settings: Settings },
+  options: {
+    readonly passwordHasher: PasswordHasher;
+    readonly commonPasswords: CommonPasswords;
+    readonly settings: Settings;
+    readonly metrics?: Metrics | undefined;
+  },
 ): Promise<Runtime> => {
   const { eventStore, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool);
+  const { metrics } = options;
+  metrics?.watchPool(pool);
   return {
-    eventStore,
+    eventStore: metrics?.timeAppends(eventStore) ?? eventStore,
     users,
     sessions,
     clients,
-    passwordHasher: options.passwordHasher,
+    passwordHasher: metrics?.timePasswordHashing(options.passwordHasher) ?? options.passwordHasher,
     commonPasswords: options.commonPasswords,
     tokens: createTokenGenerator(serviceKeys.tokenDerivation),
     digester: createSha256Digester(),
@@ -70,7 +79,7 @@ export const createAuthDeps = async (
     ids: randomUuidGenerator,
     backoff: createJitteredBackoff(),
     settings: options.settings,
-    observer: unobserved,
+    observer: metrics?.observer ?? unobserved,
   };
 };
 
@@ -132,7 +141,7 @@ export const settingsFrom = (config: Config): Settings => ({
 });
 
 /** Opens the database, migrates it, brings the projections up to date and builds the ports. */
-export const createRuntime = async (config: Config, logger: Logger) => {
+export const createRuntime = async (config: Config, logger: Logger, metrics?: Metrics) => {
   const database = await openDatabase(config, logger);
   try {
     const { applied } = await migrate(database.pool);
@@ -141,6 +150,7 @@ export const createRuntime = async (config: Config, logger: Logger) => {
       passwordHasher: await createArgon2PasswordHasher(),
       commonPasswords: await loadZxcvbnCommonPasswords(),
       settings: settingsFrom(config),
+      metrics,
     });
     const projections = await ensureProjectionsCurrent(database.pool, deps.eventStore);
     if (projections.rebuilt) logger.info({ replayed: projections.replayed }, 'projections rebuilt from the event log');

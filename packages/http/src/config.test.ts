@@ -19,6 +19,8 @@ describe('configuration', () => {
       corsOrigins: [],
       logLevel: 'info',
       trustProxy: false,
+      metricsPort: null,
+      metricsToken: null,
     });
   });
 
@@ -44,6 +46,8 @@ describe('configuration', () => {
       AUTH_CLIENTS: 'panel:s3cret,terminal:t0ken',
       ACCESS_TOKEN_TTL: '1',
       CORS_ORIGINS: 'https://admin.example.com, http://localhost:5173',
+      METRICS_PORT: '9464',
+      METRICS_TOKEN: 'a-scraper-token-of-32-characters',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -51,6 +55,8 @@ describe('configuration', () => {
       dataDir: '/var/lib/pos-auth',
       accessTokenTtlSeconds: 1,
       corsOrigins: ['https://admin.example.com', 'http://localhost:5173'],
+      metricsPort: 9464,
+      metricsToken: 'a-scraper-token-of-32-characters',
     });
     expect(config.authClients).toEqual([
       { clientId: 'panel', clientSecret: 's3cret' },
@@ -81,6 +87,10 @@ describe('configuration', () => {
     [{ LOGIN_FAILURE_LIMIT: '0' }, 'LOGIN_FAILURE_LIMIT'],
     [{ RATE_LIMIT_IP_PER_MINUTE: 'lots' }, 'RATE_LIMIT_IP_PER_MINUTE'],
     [{ ISSUER: 'ftp://auth.example' }, 'ISSUER'],
+    [{ METRICS_PORT: '3000' }, 'METRICS_PORT: must differ from PORT'],
+    [{ PORT: '8080', METRICS_PORT: '8080' }, 'METRICS_PORT: must differ from PORT'],
+    [{ METRICS_PORT: '65536' }, 'METRICS_PORT'],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN'],
   ])('refuses %j with a message naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

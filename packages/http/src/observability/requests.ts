@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Level, Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import type { Metrics } from './metrics.js';
 import type { RouteName } from './routes.js';
 
 /** Why a request was refused, for its log line only: the client was told less. */
@@ -25,8 +26,8 @@ export const noteRefusal = (res: Response, refusal: Refusal): void => {
   else refusals.push(refusal);
 };
 
-/** Probes come every few seconds; they log at debug unless they fail. */
-const quietRoutes = new Set(['/health/live', '/health/ready']);
+/** Probes and scrapes come every few seconds; they log at debug unless they fail. */
+const quietRoutes = new Set(['/health/live', '/health/ready', '/metrics']);
 
 /** What a request ended with; 499 (nginx's convention): the client closed the connection first. */
 const statusOf = (res: Response): number => (res.writableFinished ? res.statusCode : 499);
@@ -38,20 +39,22 @@ const messageOf = (res: Response): string => {
 
 export interface RequestObservation {
   readonly logger: Logger;
+  readonly metrics?: Metrics | undefined;
   readonly routeOf: (req: Request) => RouteName;
 }
 
 /**
- * One JSON line per request (pino-http), when the response ends. The line holds the request id the app assigned (`X-Request-Id`), method, route
+ * One JSON line per request (pino-http) and one observation of the request histogram, both when the
+ * response ends. The line holds the request id the app assigned (`X-Request-Id`), method, route
  * pattern (tRPC: procedures), status, latency, the client when one authenticated, and a refusal's
  * code and private reason; never a header, a body or a query string, so no credential can reach
  * it. Levels: 5xx error (503 warn: the database is away, already logged with its cause), the rest
- * info, probes debug while they succeed. Mount after the request id middleware.
+ * info, probes and scrapes debug while they succeed. Mount after the request id middleware.
  *
  * @example
- * app.use(requestId, ...observeRequests({ logger, routeOf }));
+ * app.use(requestId, ...observeRequests({ logger, metrics, routeOf }));
  */
-export const observeRequests = ({ logger, routeOf }: RequestObservation): RequestHandler[] => {
+export const observeRequests = ({ logger, metrics, routeOf }: RequestObservation): RequestHandler[] => {
   const lineOf = (req: Request, res: Response) => {
     const { route, procedures } = routeOf(req);
     const clientId = res.locals['clientId'] as string | undefined;
@@ -93,8 +96,12 @@ export const observeRequests = ({ logger, routeOf }: RequestObservation): Reques
     customErrorMessage: (_req, res) => messageOf(res),
   });
 
-  const time: RequestHandler = (_req, res, next) => {
-    res.locals['startedAt'] = performance.now();
+  const time: RequestHandler = (req, res, next) => {
+    const startedAt = performance.now();
+    res.locals['startedAt'] = startedAt;
+    if (metrics !== undefined) {
+      res.once('close', () => metrics.requestEnded(req.method, routeOf(req).route, statusOf(res), (performance.now() - startedAt) / 1000));
+    }
     next();
   };
 

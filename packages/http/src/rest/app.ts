@@ -4,6 +4,8 @@ import cors from 'cors';
 import express, { type Express, type Request } from 'express';
 import type { AuthDeps } from '@pos-auth/domain';
 import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.js';
+import { metricsPath, type scrapeMetrics } from '../observability/metrics-endpoint.js';
 import { noteRefusal, observeRequests, type Refusal } from '../observability/requests.js';
 import { createRouteNamer, unknownProcedure } from '../observability/routes.js';
 import { appRouter } from '../trpc/router.js';
@@ -57,6 +59,10 @@ export interface AppOptions {
   readonly isReady: () => Promise<boolean>;
   /** The public base URL, no trailing slash: the RFC 8414 `issuer` and the base of its endpoints. */
   readonly issuer: string;
+  /** Where each request's duration is counted. */
+  readonly metrics?: Metrics | undefined;
+  /** Answers `GET /metrics` on this app; absent: not here (a port of its own, or no metrics). */
+  readonly metricsEndpoint?: ReturnType<typeof scrapeMetrics> | undefined;
 }
 
 /**
@@ -75,7 +81,7 @@ export const createApp = (options: AppOptions): Express => {
   app.set('etag', false);
 
   const routeOf = createRouteNamer('/trpc', Object.keys(appRouter._def.procedures), trpcMaxBatchSize);
-  app.use(requestId, observeRequests({ logger, routeOf }));
+  app.use(requestId, observeRequests({ logger, metrics: options.metrics, routeOf }));
   app.use(securityHeaders);
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     app.use(
@@ -105,6 +111,7 @@ export const createApp = (options: AppOptions): Express => {
       else sendProblem(res, statusProblem(503, 'Service Unavailable', 'The database is not reachable or not migrated yet.'));
     })
     .all(methodNotAllowed('GET'));
+  if (options.metricsEndpoint) app.route(metricsPath).get(options.metricsEndpoint).all(methodNotAllowed('GET'));
 
   app.use(
     '/trpc',
