@@ -11,14 +11,22 @@ export interface ServerProcess {
   output(): string;
 }
 
+/** What starts the server: the workspace's bin by default; another command from another directory (a production tree). */
+export interface ServerCommand {
+  readonly command: readonly [string, ...string[]];
+  readonly cwd?: string;
+}
+
+const workspaceBin: ServerCommand = { command: [process.execPath, bin, 'start'] };
+
 /**
  * Spawns the real server process (as `startProcess` does) without waiting for anything: on the
  * embedded database unless `env` names a DATABASE_URL (this process's own is never passed on).
  */
-export const spawnProcess = (env: Record<string, string>): ChildProcess => {
+export const spawnProcess = (env: Record<string, string>, { command: [file, ...args], cwd }: ServerCommand = workspaceBin): ChildProcess => {
   const { DATABASE_URL: _ours, ...inherited } = process.env;
   const fullEnv: NodeJS.ProcessEnv = { ...inherited, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
-  return spawn(process.execPath, [bin, 'start'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(file, args, { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
 };
 
 /**
@@ -26,8 +34,8 @@ export const spawnProcess = (env: Record<string, string>): ChildProcess => {
  * tests' global setup builds) on the embedded database unless `env` names a DATABASE_URL; resolves
  * with its URL once it listens on a free port.
  */
-export const startProcess = (env: Record<string, string>): Promise<ServerProcess> => {
-  const child = spawnProcess(env);
+export const startProcess = (env: Record<string, string>, command?: ServerCommand): Promise<ServerProcess> => {
+  const child = spawnProcess(env, command);
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`the server did not start within 60 s:\n${output}`)), 60_000);
