@@ -187,6 +187,25 @@ export interface ConflictBackoff {
   wait(attempt: number): Promise<void>;
 }
 
+/** What became of a password login: one of three, whoever tried (never labelled by user). */
+export type LoginOutcome = 'success' | 'wrong_credentials' | 'throttled';
+
+/**
+ * What became of a refresh: the token rotated, its parent replayed inside the grace window (the
+ * same child again), a rotated token reused (the session ended), or refused for any other reason.
+ */
+export type RefreshOutcome = 'rotated' | 'replayed' | 'reuse_detected' | 'refused';
+
+/**
+ * Told the outcome of each login and refresh once it is settled (written, or refused), for the
+ * operator's counters. Only the use case can tell a replay from a rotation, so it reports; the
+ * adapter must return at once and never throw.
+ */
+export interface AuthObserver {
+  loginAttempted(outcome: LoginOutcome): void;
+  refreshAttempted(outcome: RefreshOutcome): void;
+}
+
 /** The user resource, as the API shows it. */
 export interface UserView {
   readonly id: UserId;

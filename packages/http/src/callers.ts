@@ -24,9 +24,12 @@ export const requirePrincipal = async (deps: AuthDeps, authorization: Authorizat
 };
 
 /** The caller and their user resource, in the token check's one read (`GET /users/me`). */
-export const requireCurrentUser = async (deps: AuthDeps, authorization: Authorization): Promise<UserView> => {
+export const requireCurrentUser = async (
+  deps: AuthDeps,
+  authorization: Authorization,
+): Promise<{ readonly principal: Principal; readonly user: UserView }> => {
   if (authorization.scheme !== 'bearer') throw new AuthenticationRequiredError();
-  return (await authenticateWithUser(deps, authorization.token)).user;
+  return authenticateWithUser(deps, authorization.token);
 };
 
 /** Client credentials from `Authorization: Basic`; anything else is a failed client authentication. */

@@ -3,6 +3,7 @@ import {
   registerClient,
   type AuthDeps,
   type Clock,
+  type AuthObserver,
   type CommonPasswords,
   type PasswordHasher,
   type RequestContext,
@@ -35,6 +36,13 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import { ConfigError, type ClientSeed, type Config } from './config.js';
 import { createAccessTokenKeys, type AccessTokenOptions } from './access-token-keys.js';
+import type { Metrics } from './observability/metrics.js';
+
+/** The observer without metrics (tests, the CLI's commands): outcomes go nowhere. */
+const unobserved: AuthObserver = {
+  loginAttempted: () => undefined,
+  refreshAttempted: () => undefined,
+};
 
 /**
  * The use cases' ports, the concrete event store behind them (for rebuilds and audits), and the
@@ -47,7 +55,8 @@ export interface Runtime extends AuthDeps {
 
 /**
  * Wires the adapters into the use cases' ports on a migrated pool. The pool is passed in, so tests
- * and the server share one path.
+ * and the server share one path. With `metrics`, the hasher and the event store are timed, the pool
+ * watched and the use cases' outcomes counted.
  *
  * @example
  * const deps = await createAuthDeps(pool, {
@@ -67,6 +76,7 @@ export const createAuthDeps = async (
     readonly clock?: Clock;
     /** False only for `pnpm bench` (see `Config.eventLogIntegrity`); the pool must then also start without the chain. */
     readonly eventLogIntegrity?: boolean;
+    readonly metrics?: Metrics | undefined;
   },
 ): Promise<Runtime> => {
   const { eventStore, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool, {
@@ -74,13 +84,15 @@ export const createAuthDeps = async (
   });
   const clock = options.clock ?? systemClock;
   const { signingKeys, accessTokenSigner } = await createAccessTokenKeys(pool, { ...options.accessTokens, settings: options.settings, clock });
+  const { metrics } = options;
+  metrics?.watchPool(pool);
   return {
-    eventStore,
+    eventStore: metrics?.timeAppends(eventStore) ?? eventStore,
     signingKeys,
     users,
     sessions,
     clients,
-    passwordHasher: options.passwordHasher,
+    passwordHasher: metrics?.timePasswordHashing(options.passwordHasher) ?? options.passwordHasher,
     commonPasswords: options.commonPasswords,
     tokens: createTokenGenerator(serviceKeys.tokenDerivation),
     accessTokenSigner,
@@ -91,6 +103,7 @@ export const createAuthDeps = async (
     backoff: createJitteredBackoff(),
     loginLock: createInProcessKeyedLock(),
     settings: options.settings,
+    observer: metrics?.observer ?? unobserved,
   };
 };
 
@@ -175,7 +188,7 @@ export const ipLimiterFrom = (pool: pg.Pool, config: Pick<Config, 'rateLimitIpPe
  * Opens the database, migrates it, brings the projections up to date and builds the ports, with
  * argon2id within the default bounds on concurrent operations, and the per-IP limiter.
  */
-export const createRuntime = async (config: Config, logger: Logger) => {
+export const createRuntime = async (config: Config, logger: Logger, metrics?: Metrics) => {
   const database = await openDatabase(config, logger);
   try {
     const { applied } = await migrate(database.pool);
@@ -189,6 +202,7 @@ export const createRuntime = async (config: Config, logger: Logger) => {
       settings: settingsFrom(config),
       eventLogIntegrity: config.eventLogIntegrity,
       accessTokens: await accessTokenOptionsFrom(config),
+      metrics,
     });
     const ipLimiter = await ipLimiterFrom(database.pool, config);
     const projections = await ensureProjectionsCurrent(database.pool, deps.eventStore);

@@ -23,6 +23,8 @@ describe('configuration', () => {
       logLevel: 'info',
       trustProxy: false,
       eventLogIntegrity: true,
+      metricsPort: null,
+      metricsToken: null,
     });
   });
 
@@ -48,6 +50,8 @@ describe('configuration', () => {
       AUTH_CLIENTS: 'panel:s3cret,terminal:t0ken',
       ACCESS_TOKEN_TTL: '1',
       CORS_ORIGINS: 'https://admin.example.com, http://localhost:5173',
+      METRICS_PORT: '9464',
+      METRICS_TOKEN: 'a-scraper-token-of-32-characters',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -55,6 +59,8 @@ describe('configuration', () => {
       dataDir: '/var/lib/pos-auth',
       accessTokenTtlSeconds: 1,
       corsOrigins: ['https://admin.example.com', 'http://localhost:5173'],
+      metricsPort: 9464,
+      metricsToken: 'a-scraper-token-of-32-characters',
     });
     expect(config.authClients).toEqual([
       { clientId: 'panel', clientSecret: 's3cret' },
@@ -99,6 +105,10 @@ describe('configuration', () => {
     [{ ACCESS_TOKEN_FORMAT: 'JWT' }, 'ACCESS_TOKEN_FORMAT'],
     [{ ACCESS_TOKEN_AUDIENCE: 'pos api' }, 'ACCESS_TOKEN_AUDIENCE'],
     [{ ACCESS_TOKEN_FORMAT: 'jwt', ACCESS_TOKEN_TTL: '0' }, 'ACCESS_TOKEN_TTL'],
+    [{ METRICS_PORT: '3000' }, 'METRICS_PORT: must differ from PORT'],
+    [{ PORT: '8080', METRICS_PORT: '8080' }, 'METRICS_PORT: must differ from PORT'],
+    [{ METRICS_PORT: '65536' }, 'METRICS_PORT'],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN'],
   ])('refuses %j with a message naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

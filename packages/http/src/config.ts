@@ -38,6 +38,10 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly logLevel: string;
   readonly trustProxy: string | false;
+  /** `/metrics` on a port of its own; null: on `port`, beside the API. */
+  readonly metricsPort: number | null;
+  /** The Bearer token `/metrics` asks for; null: none. */
+  readonly metricsToken: string | null;
 }
 
 const wholeNumberText = (min: number, unit: string) =>
@@ -85,13 +89,14 @@ const origin = z.string().refine((value) => {
   }
 }, 'each origin must look like https://admin.example.com (scheme, host, optional port; no path)');
 
+const port = z
+  .string()
+  .regex(/^\d+$/, 'must be a whole number')
+  .transform(Number)
+  .pipe(z.number().int().min(0).max(65535, 'must be at most 65535'));
+
 const schema = z.object({
-  PORT: z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(0).max(65535, 'must be at most 65535'))
-    .default(3000),
+  PORT: port.default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_URL: z
     .string()
@@ -133,6 +138,11 @@ const schema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' })
     .default('info'),
   TRUST_PROXY: z.string().optional(),
+  METRICS_PORT: port.optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
+}).refine((values) => values.METRICS_PORT === undefined || values.METRICS_PORT === 0 || values.METRICS_PORT !== values.PORT, {
+  path: ['METRICS_PORT'],
+  message: 'must differ from PORT (leave it unset to serve /metrics on PORT)',
 });
 
 export class ConfigError extends Error {}
@@ -194,5 +204,7 @@ export const loadConfig = (
     corsOrigins: values.CORS_ORIGINS,
     logLevel: values.LOG_LEVEL,
     trustProxy: values.TRUST_PROXY ?? false,
+    metricsPort: values.METRICS_PORT ?? null,
+    metricsToken: values.METRICS_TOKEN ?? null,
   };
 };

@@ -4,6 +4,7 @@ import {
   refreshToken,
   type AuthDeps,
   type ClientCredentialsInput,
+  type ClientId,
   type IssuedTokens,
   type RequestContext,
 } from '@pos-auth/domain';
@@ -14,15 +15,18 @@ export type TokenGrant =
 
 /**
  * The token endpoint's logic, shared by `/auth/token`, `/oauth/token` and tRPC: authenticate the
- * client, then run the grant. A refresh token presented here must have been issued to that client.
+ * client (`identified` is told who, for the request's log line), then run the grant. A refresh
+ * token presented here must have been issued to that client.
  */
 export const grantToken = async (
   deps: AuthDeps,
   client: ClientCredentialsInput,
   grant: TokenGrant,
   context: RequestContext,
+  identified: (clientId: ClientId) => void,
 ): Promise<IssuedTokens> => {
   const clientId = await authenticateClient(deps, client);
+  identified(clientId);
   return grant.grantType === 'password'
     ? issueTokenWithPassword(deps, { clientId, userName: grant.userName, password: grant.password, scope: grant.scope }, context)
     : refreshToken(deps, { refreshToken: grant.refreshToken, clientId }, context);

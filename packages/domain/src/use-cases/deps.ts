@@ -5,6 +5,7 @@ import type { BackoffPolicy } from '../login/login-attempts.js';
 import { defaultBackoffPolicy } from '../login/login-attempts.js';
 import type {
   AccessTokenSigner,
+  AuthObserver,
   Clock,
   ClientReadModel,
   CommonPasswords,
@@ -69,6 +70,7 @@ export interface AuthDeps {
   /** One password login per user name at a time (per process): see `issueTokenWithPassword`. */
   readonly loginLock: KeyedLock;
   readonly settings: Settings;
+  readonly observer: AuthObserver;
 }
 
 /** Where a request came from; the transports build it, the use cases copy it into metadata. */

@@ -57,7 +57,7 @@ const attemptLogin = async (
   const { userNameKey, userNameDigest, attemptsStreamId } = name;
   const candidate: LoginCandidate = await deps.users.findLoginCandidate(userNameKey, attemptsStreamId);
   let attempts = await fromHead(deps.eventStore, loginAttemptsDecider, attemptsStreamId, candidate.attempts);
-  refuseInsideWindow(attempts, deps.clock.now(), 'refused unchecked');
+  refuseInsideWindow(deps, attempts, deps.clock.now(), 'refused unchecked');
 
   const { account } = candidate;
   const passwordMatches = await deps.passwordHasher.verify(account?.passwordHash ?? deps.passwordHasher.dummyHash, input.password);
@@ -68,7 +68,7 @@ const attemptLogin = async (
       const now = deps.clock.now();
       if (retry > 0) {
         attempts = await load(deps.eventStore, loginAttemptsDecider, attemptsStreamId);
-        refuseInsideWindow(attempts, now, raced);
+        refuseInsideWindow(deps, attempts, now, raced);
       }
       const events = loginAttemptsDecider.decide(
         {
@@ -81,17 +81,18 @@ const attemptLogin = async (
         metadata: metadataFor(context, now, { clientId: input.clientId }),
       });
     });
+    deps.observer.loginAttempted('wrong_credentials');
     throw wrongCredentials(reason);
   }
 
   const sessionId = SessionId(deps.ids.newId());
   const raw = deps.tokens.newPair();
-  return retryOnConflict(deps, async (retry) => {
+  const issued = await retryOnConflict(deps, async (retry) => {
     // Only the back-off stream can conflict (a failure for this name landed meanwhile).
     const now = deps.clock.now();
     if (retry > 0) {
       attempts = await load(deps.eventStore, loginAttemptsDecider, attemptsStreamId);
-      refuseInsideWindow(attempts, now, raced);
+      refuseInsideWindow(deps, attempts, now, raced);
     }
     const sessionEndsAt = new Date(now.getTime() + deps.settings.sessionMaxAgeSeconds * 1000);
     const scope = input.scope ?? null;
@@ -120,6 +121,8 @@ const attemptLogin = async (
     );
     return issuedTokens(tokens, pair.accessTokenExpiresAt, now, scope);
   });
+  deps.observer.loginAttempted('success');
+  return issued;
 };
 
 const raced = 'refused after the check: concurrent failures opened the window meanwhile';
@@ -131,9 +134,10 @@ const raced = 'refused after the check: concurrent failures opened the window me
  * of concurrent guesses would get more checked answers than the limit allows (and a right guess
  * among them would be told apart). Refused, it neither counts nor resets.
  */
-const refuseInsideWindow = (attempts: Loaded<LoginAttempts>, now: Date, how: string) => {
+const refuseInsideWindow = (deps: Pick<AuthDeps, 'observer'>, attempts: Loaded<LoginAttempts>, now: Date, how: string) => {
   const retryAfter = retryAfterSeconds(attempts.state, now);
   if (retryAfter === null) return;
+  deps.observer.loginAttempted('throttled');
   throw new TooManyAttemptsError(retryAfter, `login back-off: ${how}, ${attempts.state.consecutiveFailures} consecutive failures, ${retryAfter} s left`);
 };
 

@@ -1,6 +1,7 @@
 import { InvalidGrantError } from '../shared/errors.js';
 import { sessionStreamId, type ClientId } from '../shared/ids.js';
-import { sessionDecider } from '../session/session.js';
+import type { RefreshOutcome } from '../ports.js';
+import { sessionDecider, type SessionRevocationReason } from '../session/session.js';
 import { metadataFor, retryOnConflict, type AuthDeps, type RequestContext } from './deps.js';
 import { fromHead, writeOf } from './streams.js';
 import { issuedTokens, mintPair, remintAccessToken, type IssuedTokens } from './tokens.js';
@@ -11,7 +12,10 @@ export interface RefreshTokenInput {
   readonly clientId: ClientId | null;
 }
 
-const refused = (reason: string) => new InvalidGrantError('The refresh token is invalid, expired or revoked.', reason);
+const refusedMessage = 'The refresh token is invalid, expired or revoked.';
+const reuseReason: SessionRevocationReason = 'refresh_token_reused';
+
+const refused = (reason: string) => new InvalidGrantError(refusedMessage, reason);
 
 /**
  * Rotates a session's refresh token (API.md, "Sessions"). The decision reads one row: the session's
@@ -19,13 +23,30 @@ const refused = (reason: string) => new InvalidGrantError('The refresh token is 
  * token, so racing refreshes of one token, on any number of instances, all decide on the same
  * child: one appends it, the others lose the version race, reload, see the presented token as the
  * parent inside the grace window, and answer with that same child. Outside the window, or for an
- * older token, the session is revoked and recorded as reused.
+ * older token, the session is revoked and recorded as reused. The observer is told which of these
+ * happened once it is settled.
  *
  * A JWT access token depends on more than the parent (its instants, the holder's role, the
  * signing key), so a replay makes it again from what the winning rotation recorded, not from what
  * this request would have issued: the answer is byte-identical whichever instance gives it.
  */
 export const refreshToken = async (deps: AuthDeps, input: RefreshTokenInput, context: RequestContext): Promise<IssuedTokens> => {
+  try {
+    const { outcome, tokens } = await settleRefresh(deps, input, context);
+    deps.observer.refreshAttempted(outcome);
+    return tokens;
+  } catch (error) {
+    // Reuse is refused only once the session's end is written; every other refusal writes nothing.
+    if (error instanceof InvalidGrantError) deps.observer.refreshAttempted(error.reason === reuseReason ? 'reuse_detected' : 'refused');
+    throw error;
+  }
+};
+
+const settleRefresh = async (
+  deps: AuthDeps,
+  input: RefreshTokenInput,
+  context: RequestContext,
+): Promise<{ readonly outcome: RefreshOutcome; readonly tokens: IssuedTokens }> => {
   const presented = deps.digester.digest(input.refreshToken);
   const child = deps.tokens.childOf(input.refreshToken);
 
@@ -57,14 +78,14 @@ export const refreshToken = async (deps: AuthDeps, input: RefreshTokenInput, con
     if (events.length === 0 && state.status === 'active') {
       const accessToken = await remintAccessToken(deps, child, holder, state.accessToken);
       if (accessToken === null) throw refused('replayed_access_token_not_reproducible');
-      return issuedTokens({ accessToken, refreshToken: child.refreshToken }, state.accessToken.expiresAt, now);
+      return { outcome: 'replayed', tokens: issuedTokens({ accessToken, refreshToken: child.refreshToken }, state.accessToken.expiresAt, now) };
     }
 
     await deps.eventStore.append([writeOf(sessionDecider, session, events)], {
       metadata: metadataFor(context, now, { clientId: state.clientId, actorUserId: state.userId }),
     });
     const rotated = events.find((event) => event.type === 'TokenRefreshed');
-    if (rotated === undefined) throw refused('refresh_token_reused');
-    return issuedTokens(tokens, pair.accessTokenExpiresAt, now);
+    if (rotated === undefined) throw refused(reuseReason);
+    return { outcome: 'rotated', tokens: issuedTokens(tokens, pair.accessTokenExpiresAt, now) };
   });
 };

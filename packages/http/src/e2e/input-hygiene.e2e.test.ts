@@ -112,6 +112,19 @@ describe('input hygiene at the edge', () => {
     });
   });
 
+  it('logs what kind of body could not be parsed, never the parser\'s message, which quotes the body', async () => {
+    // An unquoted password: V8's JSON.parse message quotes the text around the error.
+    const body = `{"grant_type": "password", "user_name": "owner", "password": ${password.replaceAll(' ', '')}}`;
+    const replies = [
+      await request(`${server.url}/auth/token`, raw(body, 'application/json', { authorization: basicAuth(server.client), 'x-request-id': 'req-bad-json-rest' })),
+      await request(`${server.url}/trpc/auth.token`, raw(body, 'application/json', { authorization: basicAuth(server.client), 'x-request-id': 'req-bad-json-trpc' })),
+    ];
+    expect(replies.map((reply) => reply.status)).toEqual([400, 400]);
+    expect(logs.find((log) => log.requestId === 'req-bad-json-rest')).toMatchObject({ reason: 'entity.parse.failed' });
+    expect(logs.find((log) => log.requestId === 'req-bad-json-trpc')).toMatchObject({ reason: 'unparsable_json' });
+    expect(JSON.stringify(logs)).not.toContain(password.replaceAll(' ', '').slice(0, 10));
+  });
+
   it.each([
     ['U+0000 in the id', 'admin-panel%00', 'admin-panel-secret'],
     ['U+0000 in the secret', 'admin-panel', 'admin-panel-secret%00'],

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { openApiDocument } from '../openapi.js';
 import { checkRepliesAgainst } from './http.js';
+import type { TestSchema } from '@pos-auth/infrastructure/testing';
 
 const bin = fileURLToPath(new URL('../../bin/pos-auth.js', import.meta.url));
 
@@ -12,14 +13,22 @@ export interface ServerProcess {
   output(): string;
 }
 
+/** What starts the server: the workspace's bin by default; another command from another directory (a production tree). */
+export interface ServerCommand {
+  readonly command: readonly [string, ...string[]];
+  readonly cwd?: string;
+}
+
+const workspaceBin: ServerCommand = { command: [process.execPath, bin, 'start'] };
+
 /**
  * Spawns the real server process (as `startProcess` does) without waiting for anything: on the
  * embedded database unless `env` names a DATABASE_URL (this process's own is never passed on).
  */
-export const spawnProcess = (env: Record<string, string>): ChildProcess => {
+export const spawnProcess = (env: Record<string, string>, { command: [file, ...args], cwd }: ServerCommand = workspaceBin): ChildProcess => {
   const { DATABASE_URL: _ours, ...inherited } = process.env;
   const fullEnv: NodeJS.ProcessEnv = { ...inherited, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
-  return spawn(process.execPath, [bin, 'start'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(file, args, { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
 };
 
 /**
@@ -28,8 +37,8 @@ export const spawnProcess = (env: Record<string, string>): ChildProcess => {
  * about DATABASE_URL, unless `env` gives one; resolves with its URL once it listens on a free port.
  * From then on, the replies `request` gets from it are checked against the OpenAPI document.
  */
-export const startProcess = (env: Record<string, string>): Promise<ServerProcess> => {
-  const child = spawnProcess(env);
+export const startProcess = (env: Record<string, string>, command?: ServerCommand): Promise<ServerProcess> => {
+  const child = spawnProcess(env, command);
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`the server did not start within 60 s:\n${output}`)), 60_000);
@@ -58,3 +67,10 @@ export const stopProcess = (child: ChildProcess) =>
     child.once('exit', (code) => resolve(code));
     child.kill('SIGTERM');
   });
+
+/** A `DATABASE_URL` that puts a server process in the test's schema (a libpq startup option). */
+export const schemaDatabaseUrl = (schema: TestSchema): string => {
+  const url = new URL(schema.connectionString);
+  url.searchParams.set('options', `-c search_path=${schema.schema}`);
+  return url.toString();
+};

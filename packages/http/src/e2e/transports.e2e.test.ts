@@ -37,7 +37,7 @@ describe('REST and tRPC agree', () => {
   });
 
   const caller = (authorization: Authorization) =>
-    appRouter.createCaller({ deps: server.deps, requestContext: { requestId: 'agreement' }, authorization: () => authorization });
+    appRouter.createCaller({ deps: server.deps, requestContext: { requestId: 'agreement' }, authorization: () => authorization, noteClient: () => undefined });
   const trpcAs = (tokens: Tokens) => caller({ scheme: 'bearer', token: tokens.access_token });
   const rest = (path: string, tokens: Tokens, init: RequestInit = {}) =>
     request(`${server.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...bearer(tokens.access_token) } });

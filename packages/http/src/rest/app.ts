@@ -5,7 +5,11 @@ import express, { type Express, type Request, type Response } from 'express';
 import type { AuthDeps } from '@pos-auth/domain';
 import type { IpRateLimiter, SigningKeys } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
-import { IpRateLimitedError, ipLimit } from '../ip-limit.js';
+import { ipLimit } from '../ip-limit.js';
+import type { Metrics } from '../observability/metrics.js';
+import { metricsPath, type scrapeMetrics } from '../observability/metrics-endpoint.js';
+import { noteRefusal, observeRequests, type Refusal } from '../observability/requests.js';
+import { createRouteNamer, unknownProcedure } from '../observability/routes.js';
 import { appRouter } from '../trpc/router.js';
 import { createContextFactory, trpcErrorOf } from '../trpc/init.js';
 import { unavailabilityOf } from '../unavailable.js';
@@ -33,10 +37,14 @@ const refuseContentEncoding = (req: Request, _res: unknown, next: (error?: unkno
   next(new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Content-Encoding is not supported here; send the body unencoded.' }));
 };
 
-/** A refusal's private reason, for the log: the domain's when it has one, else the message. */
+/**
+ * A refusal's private reason, for the log: the domain's when it has one, else the message; but
+ * never a JSON parser's message, which quotes the body (where a password may be).
+ */
 const reasonOf = (error: TRPCError): string => {
   const cause = error.cause as { reason?: unknown } | undefined;
-  return typeof cause?.reason === 'string' ? cause.reason : error.message;
+  if (typeof cause?.reason === 'string') return cause.reason;
+  return error.cause instanceof SyntaxError ? 'unparsable_json' : error.message;
 };
 
 /**
@@ -51,6 +59,12 @@ const retryAfterOf = (errors: readonly TRPCError[]): number | null => {
   });
   return waits.length === 0 ? null : Math.max(...waits);
 };
+
+/** A refused tRPC call, for the request's log line. A path that names no procedure is the caller's text: not logged. */
+const refusalOf = (error: TRPCError, path: string | undefined): Refusal =>
+  path === undefined || Object.hasOwn(appRouter._def.procedures, path)
+    ? { procedure: path, code: error.code, reason: reasonOf(error) }
+    : { procedure: unknownProcedure, code: error.code, reason: 'unknown_procedure' };
 
 export interface AppOptions {
   readonly deps: AuthDeps;
@@ -67,6 +81,10 @@ export interface AppOptions {
   readonly signingKeys: Pick<SigningKeys, 'publishedKeys'>;
   /** The per-IP budget of `POST /users`, `/auth/*`, `/oauth/*` and tRPC mutations; none when absent. */
   readonly ipLimiter?: IpRateLimiter | undefined;
+  /** Where each request's duration is counted. */
+  readonly metrics?: Metrics | undefined;
+  /** Answers `GET /metrics` on this app; absent: not here (a port of its own, or no metrics). */
+  readonly metricsEndpoint?: ReturnType<typeof scrapeMetrics> | undefined;
 }
 
 /**
@@ -85,7 +103,8 @@ export const createApp = (options: AppOptions): Express => {
   app.set('trust proxy', options.trustProxy ?? false);
   app.set('etag', false);
 
-  app.use(requestId);
+  const routeOf = createRouteNamer('/trpc', Object.keys(appRouter._def.procedures), trpcMaxBatchSize);
+  app.use(requestId, observeRequests({ logger, metrics: options.metrics, routeOf }));
   app.use(securityHeaders);
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     app.use(
@@ -115,6 +134,7 @@ export const createApp = (options: AppOptions): Express => {
       else sendProblem(res, statusProblem(503, 'Service Unavailable', 'The database is not reachable or not migrated yet.'));
     })
     .all(methodNotAllowed('GET'));
+  if (options.metricsEndpoint) app.route(metricsPath).get(options.metricsEndpoint).all(methodNotAllowed('GET'));
 
   // Below the health probes, which are never limited. The token endpoints' errors take the OAuth
   // shape from here on, the limit's 429 included.
@@ -149,12 +169,9 @@ export const createApp = (options: AppOptions): Express => {
       },
       onError: ({ error, path, req }) => {
         const requestId = req.res?.locals['requestId'];
-        const refusal = { path, requestId, code: error.code, reason: reasonOf(error) };
         if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path, requestId }, 'tRPC procedure failed');
         else if (error.code === 'SERVICE_UNAVAILABLE') logger.warn({ err: error.cause ?? error, path, requestId }, unavailabilityOf(error.cause) ?? 'service unavailable');
-        // Logged by the limit, once per IP and window.
-        else if (error.cause instanceof IpRateLimitedError) logger.debug(refusal, 'request refused');
-        else logger.info(refusal, 'request refused');
+        else if (req.res) noteRefusal(req.res, refusalOf(error, path));
       },
     }),
   );

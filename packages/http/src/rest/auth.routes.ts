@@ -3,6 +3,7 @@ import { oauthParameters, type OAuthParameter } from '@pos-auth/contract';
 import { InvalidClientError, refreshToken, type AuthDeps, type ClientCredentialsInput, type IssuedTokens } from '@pos-auth/domain';
 import { describeFieldErrors, fieldErrors } from '../input.js';
 import { tokenResponseOf } from '../resources.js';
+import { noteClient } from '../observability/requests.js';
 import { grantToken, type TokenGrant } from '../token-grants.js';
 import { EdgeError, invalidRequest, methodNotAllowed } from './errors.js';
 import { readAuthorization } from './credentials.js';
@@ -92,7 +93,7 @@ export const authRoutes = (deps: AuthDeps): Router => {
   /** The seed's endpoint answers 201; the standard one 200, as stock OAuth clients require. */
   const tokenEndpoint = (status: 200 | 201) => async (req: Request, res: Response) => {
     const body = req.body as Body;
-    const tokens = await grantToken(deps, readClientCredentials(req, body), readGrant(body), requestContext(req));
+    const tokens = await grantToken(deps, readClientCredentials(req, body), readGrant(body), requestContext(req), (clientId) => noteClient(req, clientId));
     sendTokens(res, status, tokens);
   };
   router.route('/auth/token').post(...tokenBody, tokenEndpoint(201)).all(methodNotAllowed('POST'));

@@ -4,6 +4,7 @@ import { DomainError, TooManyAttemptsError, type DomainErrorCode, type FieldErro
 import type { Logger } from 'pino';
 import { IpRateLimitedError } from '../ip-limit.js';
 import { unavailabilityOf } from '../unavailable.js';
+import { noteRefusal } from '../observability/requests.js';
 import { domainProblem, sendOAuthError, sendProblem, statusProblem, type OAuthError } from './problem.js';
 
 export const basicChallenge = 'Basic realm="pos-auth"';
@@ -80,7 +81,8 @@ const parserMappings: Record<string, { status: number; title: string; detail: st
 };
 
 /** zlib's errors, when a gzip, deflate or br body does not inflate; body-parser passes them on as 400s. */
-const isUndecodableBody = (error: { readonly code?: unknown }) => typeof error.code === 'string' && error.code.startsWith('Z_');
+const isUndecodableBody = (error: { readonly code?: unknown }): error is { readonly code: string } =>
+  typeof error.code === 'string' && error.code.startsWith('Z_');
 
 type Classified = Mapping & {
   readonly detail: string;
@@ -90,8 +92,6 @@ type Classified = Mapping & {
   readonly retryAfter?: number;
   /** For the log: why, when the client is told less. */
   readonly reason?: string;
-  /** Logged where it was decided: here only at debug. */
-  readonly alreadyLogged?: boolean;
   /** For the log: why a 503. */
   readonly unavailable?: string;
 };
@@ -133,7 +133,6 @@ const classify = (error: unknown): Classified | null => {
       code: 'RATE_LIMITED',
       retryAfter: error.retryAfterSeconds,
       reason: error.reason,
-      alreadyLogged: true,
     };
   }
   const unavailable = unavailabilityOf(error);
@@ -141,21 +140,22 @@ const classify = (error: unknown): Classified | null => {
     return { status: 503, title: 'Service Unavailable', oauth: 'temporarily_unavailable', detail: unavailableDetail, retryAfter: retryAfterSeconds, unavailable };
   }
   if (typeof error !== 'object' || error === null) return null;
-  const reason = error instanceof Error ? error.message : undefined;
+  // A framework error's message may quote the request (V8's JSON errors quote the body, where a
+  // password may be; a decode error quotes the path): the log gets the error's kind, not its message.
   const type = (error as { type?: unknown }).type;
   if (typeof type === 'string' && type in parserMappings) {
     const { status, title, detail } = parserMappings[type]!;
-    return { status, title, detail, oauth: 'invalid_request', ...(reason ? { reason } : {}) };
+    return { status, title, detail, oauth: 'invalid_request', reason: type };
   }
   if (isUndecodableBody(error)) {
-    return { status: 400, title: 'Bad Request', detail: 'The request body could not be decoded.', oauth: 'invalid_request', ...(reason ? { reason } : {}) };
+    return { status: 400, title: 'Bad Request', detail: 'The request body could not be decoded.', oauth: 'invalid_request', reason: error.code };
   }
   // Any other framework error that blames the request (a path that does not percent-decode, ...)
   // keeps its status; its message is not for the client.
   const status = frameworkStatus(error);
   if (status !== null) {
     const title = STATUS_CODES[status] ?? 'Bad Request';
-    return { status, title, detail: `The request was refused: ${title}.`, oauth: 'invalid_request', ...(reason ? { reason } : {}) };
+    return { status, title, detail: `The request was refused: ${title}.`, oauth: 'invalid_request', reason: error instanceof Error ? error.name : title };
   }
   return null;
 };
@@ -182,8 +182,8 @@ export const oauthErrors: RequestHandler = (_req, res, next) => {
 
 /**
  * The one REST error middleware: maps what it knows, and for anything else logs the cause with
- * the request id and answers a bare 500 that shows nothing internal. A refusal is logged with its
- * reason; a database that cannot be reached with its cause.
+ * the request id and answers a bare 500 that shows nothing internal. A refusal's reason goes into
+ * the request's log line (`observeRequests`); a database that cannot be reached is logged with its cause.
  */
 export const errorHandler =
   (logger: Logger): ErrorRequestHandler =>
@@ -197,10 +197,8 @@ export const errorHandler =
     const classified = classify(error);
     if (classified) {
       const requestId = res.locals['requestId'];
-      const refusal = { requestId, status: classified.status, code: classified.code, reason: classified.reason ?? classified.detail };
       if (classified.unavailable) logger.warn({ err: error, requestId, method: req.method, path: req.path }, classified.unavailable);
-      else if (classified.alreadyLogged) logger.debug(refusal, 'request refused');
-      else logger.info(refusal, 'request refused');
+      else noteRefusal(res, { code: classified.code, reason: classified.reason ?? classified.detail });
       send(res, classified, shape);
       return;
     }

@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { authenticateClient, introspect, revokeToken, type AuthDeps, type ClientId } from '@pos-auth/domain';
 import { authorizationServerMetadataOf, introspectionResponseOf } from '../resources.js';
+import { noteClient } from '../observability/requests.js';
 import { readClientCredentials, required, tokenBody, type Body } from './auth.routes.js';
 import { methodNotAllowed } from './errors.js';
 import { requestContext } from './request.js';
@@ -18,6 +19,7 @@ export const oauthRoutes = (deps: AuthDeps, options: { readonly issuer: string }
   const clientAndToken = async (req: Request): Promise<{ clientId: ClientId; token: string }> => {
     const body = req.body as Body;
     const clientId = await authenticateClient(deps, readClientCredentials(req, body));
+    noteClient(req, clientId);
     return { clientId, token: required(body, 'token') };
   };
 

@@ -4,6 +4,7 @@ import { endSession, listSessions, logout, type AuthDeps, type Principal, type U
 import { requirePrincipal } from '../callers.js';
 import { sessionIdOf, userIdOf } from '../ids.js';
 import { sessionResourceOf } from '../resources.js';
+import { noteClient } from '../observability/requests.js';
 import { tokenBody } from './auth.routes.js';
 import { readAuthorization } from './credentials.js';
 import { methodNotAllowed } from './errors.js';
@@ -27,7 +28,11 @@ const byId: Owner = (req) => userIdOf(pathParam(req, 'id'));
  */
 export const sessionsRoutes = (deps: AuthDeps): Router => {
   const router = Router();
-  const principalOf = (req: Request) => requirePrincipal(deps, readAuthorization(req));
+  const principalOf = async (req: Request) => {
+    const principal = await requirePrincipal(deps, readAuthorization(req));
+    noteClient(req, principal.clientId);
+    return principal;
+  };
 
   router
     .route('/auth/logout')

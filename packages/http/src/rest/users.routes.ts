@@ -4,6 +4,7 @@ import { changeOwnPassword, eraseUser, getUser, listUsers, registerUser, resetPa
 import { identifyRegistrant, requireCurrentUser, requirePrincipal } from '../callers.js';
 import { userIdOf } from '../ids.js';
 import { userPageOf, userResourceOf } from '../resources.js';
+import { noteClient } from '../observability/requests.js';
 import { methodNotAllowed } from './errors.js';
 import { readAuthorization } from './credentials.js';
 import { accepts, jsonBody, requestContext, requireParsedBody } from './request.js';
@@ -12,7 +13,11 @@ import { parseBody } from './validation.js';
 export const usersRoutes = (deps: AuthDeps): Router => {
   const router = Router();
   const jsonOnly = [accepts('application/json'), jsonBody, requireParsedBody];
-  const principalOf = (req: Request) => requirePrincipal(deps, readAuthorization(req));
+  const principalOf = async (req: Request) => {
+    const principal = await requirePrincipal(deps, readAuthorization(req));
+    noteClient(req, principal.clientId);
+    return principal;
+  };
 
   router
     .route('/users')
@@ -24,6 +29,7 @@ export const usersRoutes = (deps: AuthDeps): Router => {
     .post(...jsonOnly, async (req, res) => {
       const body = parseBody(registerBody, req.body);
       const actor = await identifyRegistrant(deps, readAuthorization(req));
+      if (actor.clientId !== null) noteClient(req, actor.clientId);
       const user = await registerUser(
         deps,
         { userName: body.user_name, password: body.password, email: body.email, name: body.name, role: body.role },
@@ -37,7 +43,9 @@ export const usersRoutes = (deps: AuthDeps): Router => {
   router
     .route('/users/me')
     .get(async (req, res) => {
-      res.json(userResourceOf(await requireCurrentUser(deps, readAuthorization(req))));
+      const { principal, user } = await requireCurrentUser(deps, readAuthorization(req));
+      noteClient(req, principal.clientId);
+      res.json(userResourceOf(user));
     })
     .all(methodNotAllowed('GET'));
 

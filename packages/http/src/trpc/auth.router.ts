@@ -10,7 +10,7 @@ export const authRouter = router({
   token: publicProcedure
     .input(grantInput)
     .output(tokenSet)
-    .mutation(({ ctx, input }) => grantToken(ctx.deps, requireClientCredentials(ctx.authorization()), input, ctx.requestContext)),
+    .mutation(({ ctx, input }) => grantToken(ctx.deps, requireClientCredentials(ctx.authorization()), input, ctx.requestContext, ctx.noteClient)),
   /** As `POST /auth/refresh-token`: rotates the refresh token. */
   refresh: publicProcedure
     .input(refreshInput)
@@ -21,6 +21,7 @@ export const authRouter = router({
   /** As `POST /oauth/revoke` (RFC 7009), the client's credentials in `Authorization: Basic`. */
   revoke: publicProcedure.input(tokenInput).mutation(async ({ ctx, input }) => {
     const clientId = await authenticateClient(ctx.deps, requireClientCredentials(ctx.authorization()));
+    ctx.noteClient(clientId);
     await revokeToken(ctx.deps, clientId, input.token, ctx.requestContext);
   }),
   /**
@@ -31,7 +32,7 @@ export const authRouter = router({
     .input(tokenInput)
     .output(introspectionView)
     .mutation(async ({ ctx, input }) => {
-      await authenticateClient(ctx.deps, requireClientCredentials(ctx.authorization()));
+      ctx.noteClient(await authenticateClient(ctx.deps, requireClientCredentials(ctx.authorization())));
       return introspect(ctx.deps, input.token);
     }),
 });

@@ -5,18 +5,23 @@ import { z } from 'zod';
 import { requirePrincipal } from '../callers.js';
 import { IpRateLimitedError } from '../ip-limit.js';
 import { describeFieldErrors, fieldErrors } from '../input.js';
+import { noteClient } from '../observability/requests.js';
 import { readAuthorization } from '../rest/credentials.js';
 import { unavailableDetail } from '../rest/errors.js';
 import { requestContext } from '../rest/request.js';
 import { unavailabilityOf } from '../unavailable.js';
 
-/** Per request: the use cases' ports, where the request came from, and its credentials (read lazily). */
+/**
+ * Per request: the use cases' ports, where the request came from, its credentials (read lazily),
+ * and where to say which client it authenticated as (for its log line).
+ */
 export const createContextFactory =
   (deps: AuthDeps) =>
   ({ req }: CreateExpressContextOptions) => ({
     deps,
     requestContext: requestContext(req),
     authorization: () => readAuthorization(req),
+    noteClient: (clientId: string) => noteClient(req, clientId),
   });
 
 export type Context = Awaited<ReturnType<ReturnType<typeof createContextFactory>>>;
@@ -101,5 +106,6 @@ export const publicProcedure = t.procedure.use(mapErrors);
 /** Needs a valid bearer access token; adds its holder to the context. */
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const principal = await requirePrincipal(ctx.deps, ctx.authorization());
+  ctx.noteClient(principal.clientId);
   return next({ ctx: { ...ctx, principal } });
 });

@@ -16,7 +16,7 @@ describe('tRPC router', () => {
   const password = 'correct horse battery staple';
 
   const caller = (authorization: Authorization = { scheme: 'none' }) =>
-    appRouter.createCaller({ deps, requestContext: { requestId: 'trpc-test' }, authorization: () => authorization });
+    appRouter.createCaller({ deps, requestContext: { requestId: 'trpc-test' }, authorization: () => authorization, noteClient: () => undefined });
   const asClient = () => caller({ scheme: 'basic', credentials: testClient });
 
   beforeAll(async () => {

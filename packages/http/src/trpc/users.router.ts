@@ -21,10 +21,15 @@ export const usersRouter = router({
     .output(userView)
     .mutation(async ({ ctx, input }) => {
       const actor = await identifyRegistrant(ctx.deps, ctx.authorization());
+      if (actor.clientId !== null) ctx.noteClient(actor.clientId);
       return registerUser(ctx.deps, input, actor, ctx.requestContext);
     }),
   /** As `GET /users/me`. */
-  me: publicProcedure.output(userView).query(({ ctx }) => requireCurrentUser(ctx.deps, ctx.authorization())),
+  me: publicProcedure.output(userView).query(async ({ ctx }) => {
+    const { principal, user } = await requireCurrentUser(ctx.deps, ctx.authorization());
+    ctx.noteClient(principal.clientId);
+    return user;
+  }),
   /** As `GET /users` (admin): `{ items, nextCursor }`. */
   list: authedProcedure
     .input(listUsersInput)
