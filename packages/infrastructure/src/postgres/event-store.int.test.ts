@@ -373,6 +373,36 @@ describe('readAll', () => {
     },
   );
 
+  it('orders the events of one transaction by their position as numbers, across page boundaries', async () => {
+    // 1,000 events in one append: their positions cross a power of ten, where text order differs.
+    const streamId = `test-${randomUUID()}`;
+    const start = await vi.waitFor(
+      async () => {
+        const end = await readToEnd();
+        expect(end.events).toHaveLength(await count('SELECT 1 FROM events'));
+        return end.position;
+      },
+      { timeout: 10_000 },
+    );
+    await store.appendToStream(streamId, Array.from({ length: 1000 }, () => loginFailed(null)), { expectedVersion: 'no_stream', metadata: metadata() });
+    const read = await vi.waitFor(
+      async () => {
+        const events = [];
+        let position = start;
+        for (;;) {
+          const page = await store.readAll({ after: position, limit: 7 });
+          events.push(...page.events);
+          position = page.position;
+          if (page.events.length < 7) break;
+        }
+        expect(events).toHaveLength(1000);
+        return events;
+      },
+      { timeout: 10_000 },
+    );
+    expect(read.map((event) => event.streamPosition)).toEqual(Array.from({ length: 1000 }, (_, index) => index + 1));
+  });
+
   it('refuses a malformed cursor or limit as a programmer error', async () => {
     await expect(store.readAll({ after: { transactionId: 'x', globalPosition: '1' } })).rejects.toThrow(TypeError);
     await expect(store.readAll({ limit: 0 })).rejects.toThrow(TypeError);

@@ -304,10 +304,12 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
       }
       if (!Number.isInteger(limit) || limit < 1) throw new TypeError(`readAll: limit must be a whole number from 1`);
       const { rows } = await pool.query<EventRow & { transaction_id: string }>(
-        `SELECT ${eventColumns}, transaction_id::text AS transaction_id FROM events
-         WHERE ($4 OR transaction_id < pg_snapshot_xmin(pg_current_snapshot()))
-           AND (transaction_id, global_position) > ($1::xid8, $2::bigint)
-         ORDER BY transaction_id, global_position
+        // Ordered by the columns, qualified: the select list renames them to text, and an output
+        // name would win (text order puts position 10000 before 9999 within one transaction).
+        `SELECT ${eventColumns}, transaction_id::text AS transaction_id FROM events e
+         WHERE ($4 OR e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()))
+           AND (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+         ORDER BY e.transaction_id, e.global_position
          LIMIT $3`,
         [after.transactionId, after.globalPosition, limit, readOptions.pastRunningTransactions === true],
       );
