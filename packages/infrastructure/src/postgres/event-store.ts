@@ -314,11 +314,9 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
         [after.transactionId, after.globalPosition, limit, readOptions.pastRunningTransactions === true],
       );
       const recorded = await toRecordedEvents(personalData.keys, rows);
-      const events = recorded.map(
-        (event, index): LoggedEvent => ({
-          ...event,
-          logPosition: { transactionId: rows[index]!.transaction_id, globalPosition: rows[index]!.global_position },
-        }),
+      // Assigned, not spread: a spread would open every event's sealed fields now.
+      const events = recorded.map((event, index): LoggedEvent =>
+        Object.assign(event, { logPosition: { transactionId: rows[index]!.transaction_id, globalPosition: rows[index]!.global_position } }),
       );
       return { events, position: events.at(-1)?.logPosition ?? after };
     },

@@ -152,17 +152,18 @@ export const encodeEvent = (
   };
 };
 
-/** Opens what `encodeEvent` sealed; fields whose key is gone read as `erasedValue`. */
-export const decodeEvent = (
-  keys: ReadonlyMap<string, Buffer | null>,
-  stored: { readonly eventId: string; readonly subject: string | null; readonly data: object; readonly metadata: object },
-): { readonly data: Record<string, unknown>; readonly metadata: EventMetadata } => {
-  const key = stored.subject === null ? null : keys.get(stored.subject);
-  const { ipDigest: _, ...metadata } = openFields(stored.metadata as Record<string, unknown>, key, `${stored.eventId}:metadata`);
-  return {
-    data: openFields(stored.data as Record<string, unknown>, key, `${stored.eventId}:data`),
-    metadata: metadata as unknown as EventMetadata,
-  };
+type StoredEvent = { readonly eventId: string; readonly subject: string | null; readonly data: object; readonly metadata: object };
+
+const keyOf = (keys: ReadonlyMap<string, Buffer | null>, stored: StoredEvent) => (stored.subject === null ? null : keys.get(stored.subject));
+
+/** Opens the data `encodeEvent` sealed; fields whose key is gone read as `erasedValue`. */
+export const decodeData = (keys: ReadonlyMap<string, Buffer | null>, stored: StoredEvent): Record<string, unknown> =>
+  openFields(stored.data as Record<string, unknown>, keyOf(keys, stored), `${stored.eventId}:data`);
+
+/** Opens the metadata `encodeEvent` sealed, without the IP's digest (for matching only). */
+export const decodeMetadata = (keys: ReadonlyMap<string, Buffer | null>, stored: StoredEvent): EventMetadata => {
+  const { ipDigest: _, ...metadata } = openFields(stored.metadata as Record<string, unknown>, keyOf(keys, stored), `${stored.eventId}:metadata`);
+  return metadata as unknown as EventMetadata;
 };
 
 /** The subjects whose keys are needed to open these stored events. */
