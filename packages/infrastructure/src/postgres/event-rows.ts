@@ -1,4 +1,5 @@
 import type { EventMetadata, RecordedEvent } from '@pos-auth/domain';
+import type { ClientBase } from 'pg';
 import { decodeData, decodeMetadata, sealedSubjects, type SubjectKeys } from './personal-data.js';
 
 /** The columns of `events` that make a `RecordedEvent`, as `SELECT eventColumns FROM events`. */
@@ -24,9 +25,13 @@ export interface EventRow {
  * `metadata` are opened when first read and kept, since most readers (a decision loading its
  * stream, a rebuild) never look at most events' metadata, and opening a sealed box costs a cipher.
  */
-export const toRecordedEvents = async (keys: SubjectKeys, rows: readonly EventRow[]): Promise<RecordedEvent[]> => {
+export const toRecordedEvents = async (
+  keys: SubjectKeys,
+  rows: readonly EventRow[],
+  connection?: Pick<ClientBase, 'query'>,
+): Promise<RecordedEvent[]> => {
   const stored = rows.map((row) => ({ eventId: row.event_id, subject: row.subject_id, data: row.data, metadata: row.metadata }));
-  const opened = await keys.forReading(sealedSubjects(stored));
+  const opened = await keys.forReading(sealedSubjects(stored), connection);
   return rows.map((row, index) => {
     const sealed = stored[index]!;
     let data: Record<string, unknown> | undefined;

@@ -11,7 +11,7 @@ import {
   type StreamHead,
   type StreamWrite,
 } from '@pos-auth/domain';
-import { DatabaseError, type Pool } from 'pg';
+import { DatabaseError, type ClientBase, type Pool } from 'pg';
 import { eventColumns, toRecordedEvents, type EventRow } from './event-rows.js';
 import { encodeEvent, type PersonalDataCodec } from './personal-data.js';
 import { mergeRowOps, rowOpSql, type ColumnType, type Projection, type ProjectionTable, type RowOp } from './projection.js';
@@ -44,6 +44,10 @@ export interface ReadAllOptions {
    * tables' locks); anyone else would skip a late commit for good.
    */
   readonly pastRunningTransactions?: boolean;
+  /** Read on this connection instead of the pool (a rebuild reads on the one that holds its locks). */
+  readonly connection?: Pick<ClientBase, 'query'>;
+  /** Only events of these types: the others are never returned. */
+  readonly types?: readonly string[];
 }
 
 export const defaultReadAllLimit = 1000;
@@ -237,7 +241,13 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
     for (const { write } of ordered) {
       write.events.forEach((event, index) => {
         const projected = { eventId: ids.get(write)![index]!, streamId: write.streamId, type: event.type, data: event.data as Record<string, unknown>, metadata };
-        for (const projection of projections) ops.push(...projection.apply(projected));
+        for (const projection of projections) {
+          const changes = projection.apply(projected);
+          if (changes.length > 0 && !projection.canHandle.includes(event.type)) {
+            throw new TypeError(`The ${projection.name} projection changes rows for ${event.type}, which its canHandle does not list`);
+          }
+          ops.push(...changes);
+        }
       });
     }
     ops.push(...credentialOps(appendOptions.credentials ?? [], metadata.occurredAt));
@@ -303,17 +313,19 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
         throw new TypeError(`readAll: not a log position: ${JSON.stringify(after)}`);
       }
       if (!Number.isInteger(limit) || limit < 1) throw new TypeError(`readAll: limit must be a whole number from 1`);
-      const { rows } = await pool.query<EventRow & { transaction_id: string }>(
+      const db = readOptions.connection ?? pool;
+      const { rows } = await db.query<EventRow & { transaction_id: string }>(
         // Ordered by the columns, qualified: the select list renames them to text, and an output
         // name would win (text order puts position 10000 before 9999 within one transaction).
         `SELECT ${eventColumns}, transaction_id::text AS transaction_id FROM events e
          WHERE ($4 OR e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()))
            AND (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+           AND ($5::text[] IS NULL OR e.type = ANY ($5::text[]))
          ORDER BY e.transaction_id, e.global_position
          LIMIT $3`,
-        [after.transactionId, after.globalPosition, limit, readOptions.pastRunningTransactions === true],
+        [after.transactionId, after.globalPosition, limit, readOptions.pastRunningTransactions === true, readOptions.types ?? null],
       );
-      const recorded = await toRecordedEvents(personalData.keys, rows);
+      const recorded = await toRecordedEvents(personalData.keys, rows, db);
       // Assigned, not spread: a spread would open every event's sealed fields now.
       const events = recorded.map((event, index): LoggedEvent =>
         Object.assign(event, { logPosition: { transactionId: rows[index]!.transaction_id, globalPosition: rows[index]!.global_position } }),

@@ -68,8 +68,8 @@ const openFields = (stored: Record<string, unknown>, key: Buffer | null | undefi
 export interface SubjectKeys {
   /** The key to seal with for each subject: created when missing, null when erased. */
   forWriting(subjects: readonly string[]): Promise<ReadonlyMap<string, Buffer | null>>;
-  /** The key to open with for each subject, from the database; null (or absent) when erased. */
-  forReading(subjects: readonly string[]): Promise<ReadonlyMap<string, Buffer | null>>;
+  /** The key to open with for each subject, from the database (on `connection` when given); null (or absent) when erased. */
+  forReading(subjects: readonly string[], connection?: Pick<pg.ClientBase, 'query'>): Promise<ReadonlyMap<string, Buffer | null>>;
 }
 
 /** Keys cached for writers; beyond this many the oldest are dropped (and read again when needed). */
@@ -88,8 +88,8 @@ export const createPostgresSubjectKeys = (pool: pg.Pool): SubjectKeys => {
     if (cache.size >= writeCacheSize) cache.delete(cache.keys().next().value as string);
     cache.set(subject, key);
   };
-  const read = async (subjects: readonly string[]): Promise<Map<string, Buffer | null>> => {
-    const { rows } = await pool.query<{ subject_id: string; key: Buffer | null }>(
+  const read = async (subjects: readonly string[], db: Pick<pg.ClientBase, 'query'> = pool): Promise<Map<string, Buffer | null>> => {
+    const { rows } = await db.query<{ subject_id: string; key: Buffer | null }>(
       'SELECT subject_id, key FROM subject_keys WHERE subject_id = ANY($1::text[])',
       [subjects],
     );
@@ -110,7 +110,7 @@ export const createPostgresSubjectKeys = (pool: pg.Pool): SubjectKeys => {
       }
       return new Map(subjects.map((subject) => [subject, cache.get(subject) ?? null]));
     },
-    forReading: (subjects) => (subjects.length === 0 ? Promise.resolve(new Map()) : read([...new Set(subjects)])),
+    forReading: (subjects, connection) => (subjects.length === 0 ? Promise.resolve(new Map()) : read([...new Set(subjects)], connection)),
   };
 };
 

@@ -30,6 +30,7 @@ export const usersProjection: Projection = {
   name: 'users',
   version: 2,
   tables: [usersTable],
+  canHandle: ['UserRegistered', 'UserRoleChanged', 'UserDisabled', 'UserEnabled', 'UserProfileChanged', 'PasswordChanged', 'UserErased'],
   apply(event): RowOp[] {
     const e = asPosAuth(event);
     if (e === null) return [];
@@ -106,12 +107,14 @@ const sessionsTable: ProjectionTable = {
 const refreshTokensTable: ProjectionTable = {
   name: 'refresh_tokens',
   key: ['digest'],
+  insertOnly: true,
   columns: { digest: 'text', session_id: 'text', issued_at: 'timestamptz', expires_at: 'timestamptz' },
 };
 
 const accessTokensTable: ProjectionTable = {
   name: 'access_tokens',
   key: ['digest'],
+  insertOnly: true,
   columns: { digest: 'text', session_id: 'text', user_id: 'text', client_id: 'text', issued_at: 'timestamptz', expires_at: 'timestamptz' },
 };
 
@@ -125,6 +128,7 @@ export const sessionsProjection: Projection = {
   name: 'sessions',
   version: 2,
   tables: [sessionsTable, refreshTokensTable, accessTokensTable],
+  canHandle: ['TokenIssued', 'TokenRefreshed', 'SessionRevoked', 'UserErased'],
   apply(event): RowOp[] {
     const e = asPosAuth(event);
     if (e === null) return [];
@@ -200,6 +204,7 @@ export const clientsProjection: Projection = {
   name: 'clients',
   version: 1,
   tables: [{ name: 'clients', key: ['client_id'], columns: { client_id: 'text', registered_at: 'timestamptz' } }],
+  canHandle: ['ClientRegistered'],
   apply(event): RowOp[] {
     const e = asPosAuth(event);
     if (e?.type !== 'ClientRegistered') return [];
