@@ -5,6 +5,7 @@ export * from './postgres/projection.js';
 export * from './postgres/projections.js';
 export * from './postgres/personal-data.js';
 export * from './postgres/rebuild.js';
+export * from './postgres/verify.js';
 export * from './postgres/read-models.js';
 export * from './embedded/embedded-postgres.js';
 export * from './crypto/index.js';
