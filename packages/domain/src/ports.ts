@@ -238,3 +238,28 @@ export interface SessionReadModel {
 export interface ClientReadModel {
   findClientSecretDigest(clientId: ClientId): Promise<TokenDigest | null>;
 }
+
+/** A user's logins as the login-activity consumer keeps them (eventually consistent with the log). */
+export interface LoginActivity {
+  readonly userId: UserId;
+  readonly lastLoginAt: string | null;
+  readonly lastLoginClientId: string | null;
+  /** Failed password logins since the last successful one. */
+  readonly consecutiveFailures: number;
+  readonly lastFailureAt: string | null;
+  readonly lastFailureReason: string | null;
+}
+
+export interface LoginActivityQuery {
+  readonly limit: number;
+  /** Opaque: the `nextCursor` of the previous page. */
+  readonly cursor: string | null;
+  readonly userId?: UserId | undefined;
+  /** Only users with at least this many consecutive failures. */
+  readonly minConsecutiveFailures?: number | undefined;
+}
+
+export interface LoginActivityReadModel {
+  /** Ordered by user id; a cursor page never repeats or skips a user. */
+  listLoginActivity(query: LoginActivityQuery): Promise<Page<LoginActivity>>;
+}

@@ -4,6 +4,7 @@ import { isMigrated } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createRuntime } from './composition.js';
+import { startConsumers } from './consumers.js';
 import { trackRequests } from './drain.js';
 import { createApp } from './rest/app.js';
 
@@ -40,6 +41,7 @@ export const startServer = async (config: Config, logger: Logger): Promise<Runni
   // Keep-alive sockets must not outlive a load balancer's idle timeout, nor hold up shutdown.
   server.keepAliveTimeout = 65_000;
   const requests = trackRequests(server);
+  const consumers = startConsumers(database.pool, deps.eventStore, logger);
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   logger.info({ url, database: database.description }, 'pos-auth listening');
@@ -52,6 +54,7 @@ export const startServer = async (config: Config, logger: Logger): Promise<Runni
       (closing ??= (async () => {
         const cutOff = await requests.close(shutdownGraceMs);
         if (cutOff > 0) logger.warn({ cutOff, graceMs: shutdownGraceMs }, 'responses still open at the end of the shutdown grace period were cut off');
+        await consumers.stop();
         await database.close();
         logger.info('pos-auth stopped');
       })()),

@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import type pg from 'pg';
 import type { ClientSeed } from './config.js';
 import { createAuthDeps, seedClients, type Runtime } from './composition.js';
+import { startConsumers } from './consumers.js';
 import { createApp } from './rest/app.js';
 
 export interface TestServer {
@@ -45,6 +46,7 @@ export const startTestServer = async (
     settings: { ...defaultSettings, ...options.settings },
   });
   await seedClients(deps, options.clients ?? [testClient], logger);
+  const consumers = startConsumers(schema.pool, deps.eventStore, logger);
   const app = createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'] });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
@@ -57,6 +59,7 @@ export const startTestServer = async (
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await consumers.stop();
       await schema.drop();
     },
   };

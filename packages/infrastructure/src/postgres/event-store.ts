@@ -75,6 +75,14 @@ export interface PostgresEventStoreOptions {
   /** The inline projections written in every append's statement (and rebuilt from the log). */
   readonly projections: readonly Projection[];
   readonly personalData: PersonalDataCodec;
+  /**
+   * Wakes the log's subscribers: an append that holds an event of one of `types` notifies
+   * `channel` when it commits. Only those types, because a notification serializes commits
+   * (PostgreSQL queues it under one lock for the whole cluster): measured with 16 writers,
+   * notifying on every commit cut plain inserts from about 11,000 to between 1,000 and 4,000 per
+   * second. Subscribers also poll, so a type left out is delivered, just later.
+   */
+  readonly notify?: { readonly channel: string; readonly types: ReadonlySet<string> };
 }
 
 const sqlState = {
@@ -135,15 +143,20 @@ class AppendStatement {
     this.ctes.push(`o${this.ctes.length} AS (${rowOpSql(op, table, (value, type) => this.param(value, type))})`);
   }
 
-  build(streams: number): { readonly name: string; readonly text: string; readonly values: unknown[] } {
+  build(streams: number, notifyChannel: string | null): { readonly name: string; readonly text: string; readonly values: unknown[] } {
     const appended = Array.from({ length: streams }, (_, index) => `SELECT * FROM a${index}`).join(' UNION ALL ');
     const [appends, rest] = [this.ctes.filter((cte) => cte.startsWith('a')), this.ctes.filter((cte) => !cte.startsWith('a'))];
+    // A SELECT in a WITH runs only when referenced: the final SELECT joins its one row.
+    const notified = notifyChannel === null ? [] : [`notified AS MATERIALIZED (SELECT pg_notify(${this.param(notifyChannel, 'text')}, '') FROM guard)`];
     const text = `WITH ${[
       ...appends,
       `appended AS MATERIALIZED (${appended})`,
       'guard AS MATERIALIZED (SELECT count(*) FROM appended)',
       ...rest,
-    ].join(',\n')}\nSELECT w, stream_position, global_position::text AS global_position FROM appended ORDER BY w, stream_position`;
+      ...notified,
+    ].join(',\n')}\nSELECT w, stream_position, global_position::text AS global_position FROM appended${
+      notifyChannel === null ? '' : ' CROSS JOIN (SELECT count(*) FROM notified) AS n'
+    } ORDER BY w, stream_position`;
     return { name: statementName(text), text, values: this.values };
   }
 }
@@ -199,7 +212,7 @@ const asDomainError = (error: unknown, writes: readonly StreamWrite[]): unknown 
  * await eventStore.append([{ streamId: 'session-3f2a...', events, expectedVersion: head.version }], { metadata });
  */
 export const createPostgresEventStore = (pool: Pool, options: PostgresEventStoreOptions): PostgresEventStore => {
-  const { projections, personalData } = options;
+  const { projections, personalData, notify } = options;
   const tables = new Map<string, ProjectionTable>([
     ...projections.flatMap((projection) => projection.tables.map((table) => [table.name, table] as const)),
     ...credentialTables,
@@ -257,7 +270,8 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
     }
     for (const op of mergeRowOps(ops, tables)) statement.addRowOp(op, tables.get(op.table)!);
 
-    const query = statement.build(ordered.length);
+    const notifies = notify !== undefined && writes.some((write) => write.events.some((event) => notify.types.has(event.type)));
+    const query = statement.build(ordered.length, notifies ? notify.channel : null);
     let rows: { w: number; stream_position: number }[];
     try {
       ({ rows } = await pool.query<{ w: number; stream_position: number }>(query));
