@@ -14,6 +14,8 @@ export interface TestServer {
   readonly url: string;
   readonly deps: Runtime;
   readonly pool: pg.Pool;
+  /** The schema its tables are in (a CLI run reaches it with `cliDatabaseUrl`). */
+  readonly schema: string;
   readonly client: ClientSeed;
   close(): Promise<void>;
 }
@@ -55,6 +57,7 @@ export const startTestServer = async (
     url: `http://127.0.0.1:${port}`,
     deps,
     pool: schema.pool,
+    schema: schema.schema,
     client: options.clients?.[0] ?? testClient,
     close: async () => {
       server.closeAllConnections();

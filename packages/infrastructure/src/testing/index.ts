@@ -4,6 +4,7 @@ import { migrate } from '../postgres/migrate.js';
 import { createPool } from '../postgres/pool.js';
 
 export * from './test-database.js';
+export * from './seed-log.js';
 export * from './projection-snapshot.js';
 import type { TestDatabaseKind } from './test-database.js';
 
