@@ -41,9 +41,11 @@ export const createAuthDeps = async (
   pool: pg.Pool,
   options: { readonly passwordHasher: PasswordHasher; readonly settings: Settings },
 ): Promise<Runtime> => {
-  const { eventStore, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool);
+  const { eventStore, auditLog, loginActivity, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool);
   return {
     eventStore,
+    auditLog,
+    loginActivity,
     users,
     sessions,
     clients,

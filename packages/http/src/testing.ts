@@ -39,6 +39,8 @@ export const startTestServer = async (
     readonly poolMax?: number;
     readonly clients?: readonly ClientSeed[];
     readonly logger?: Logger;
+    /** Express's `trust proxy`, so that a test can send its client IP in `X-Forwarded-For`. */
+    readonly trustProxy?: string;
   } = {},
 ): Promise<TestServer> => {
   const schema = await createTestSchema(database, options.poolMax === undefined ? {} : { max: options.poolMax });
@@ -49,7 +51,13 @@ export const startTestServer = async (
   });
   await seedClients(deps, options.clients ?? [testClient], logger);
   const consumers = startConsumers(schema.pool, deps.eventStore, logger);
-  const app = createApp({ deps, logger, isReady: () => isMigrated(schema.pool), corsOrigins: ['http://admin.example.test'] });
+  const app = createApp({
+    deps,
+    logger,
+    isReady: () => isMigrated(schema.pool),
+    corsOrigins: ['http://admin.example.test'],
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+  });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;

@@ -1,6 +1,7 @@
-import { personalDataOf, type LoginActivityReadModel } from '@pos-auth/domain';
+import { personalDataOf, type AuditLog, type LoginActivityReadModel } from '@pos-auth/domain';
 import type pg from 'pg';
 import { createIpDigester, loadServiceKeys, type ServiceKeys } from './crypto/service-keys.js';
+import { createPostgresAuditLog } from './postgres/audit-log.js';
 import { createPostgresEventStore, type PostgresEventStore } from './postgres/event-store.js';
 import { createPostgresLoginActivity, loginActivityConsumer } from './postgres/login-activity.js';
 import { createPostgresSubjectKeys, type PersonalDataCodec } from './postgres/personal-data.js';
@@ -13,17 +14,18 @@ export const posAuthConsumers: readonly LogConsumer[] = [loginActivityConsumer];
 
 export interface PosAuthPersistence extends PostgresReadModels {
   readonly eventStore: PostgresEventStore;
+  readonly auditLog: AuditLog;
   readonly loginActivity: LoginActivityReadModel;
   readonly serviceKeys: ServiceKeys;
 }
 
 /**
  * pos-auth's event store and read models on a migrated pool: its projections, the domain's
- * personal-data policy with per-person keys, the read models its consumers
+ * personal-data policy with per-person keys, the audit queries, the read models its consumers
  * keep (run them with `startSubscription`), and the service keys (created on first use).
  *
  * @example
- * const { eventStore, loginActivity, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool);
+ * const { eventStore, auditLog, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool);
  */
 export const createPosAuthPersistence = async (pool: pg.Pool): Promise<PosAuthPersistence> => {
   const serviceKeys = await loadServiceKeys(pool);
@@ -35,6 +37,7 @@ export const createPosAuthPersistence = async (pool: pg.Pool): Promise<PosAuthPe
   });
   return {
     eventStore,
+    auditLog: createPostgresAuditLog(pool, personalData),
     loginActivity: createPostgresLoginActivity(pool),
     serviceKeys,
     ...createPostgresReadModels(pool),

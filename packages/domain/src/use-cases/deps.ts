@@ -4,11 +4,13 @@ import type { ClientId, SessionId, UserId } from '../shared/ids.js';
 import type { BackoffPolicy } from '../login/login-attempts.js';
 import { defaultBackoffPolicy } from '../login/login-attempts.js';
 import type {
+  AuditLog,
   Clock,
   ClientReadModel,
   ConflictBackoff,
   EventStore,
   IdGenerator,
+  LoginActivityReadModel,
   PasswordHasher,
   Pseudonymizer,
   SecretDigester,
@@ -48,6 +50,8 @@ export interface AuthDeps {
   readonly users: UserReadModel;
   readonly sessions: SessionReadModel;
   readonly clients: ClientReadModel;
+  readonly auditLog: AuditLog;
+  readonly loginActivity: LoginActivityReadModel;
   readonly passwordHasher: PasswordHasher;
   readonly tokens: TokenGenerator;
   readonly digester: SecretDigester;

@@ -45,7 +45,7 @@ describe('the pos-auth command line', () => {
     const top = await runCli(['--help'], env);
     expect(top.code).toBe(0);
     for (const command of ['start', 'migrate', 'register-client', 'projections', 'audit']) expect(top.stdout).toContain(command);
-    for (const args of [['audit', 'verify'], ['projections', 'rebuild'], ['register-client'], ['migrate'], ['start']]) {
+    for (const args of [['audit', 'events'], ['audit', 'verify'], ['projections', 'rebuild'], ['register-client'], ['migrate'], ['start']]) {
       const help = await runCli([...args, '--help'], env);
       expect(help.code, args.join(' ')).toBe(0);
       expect(help.stdout, args.join(' ')).toContain(`Usage: pos-auth ${args.join(' ')}`);

@@ -5,6 +5,7 @@ import type { AuthDeps } from '@pos-auth/domain';
 import type { Logger } from 'pino';
 import { appRouter } from '../trpc/router.js';
 import { createContextFactory } from '../trpc/init.js';
+import { auditRoutes } from './audit.routes.js';
 import { authRoutes } from './auth.routes.js';
 import { errorHandler, methodNotAllowed, notFound } from './errors.js';
 import { sendProblem, statusProblem } from './problem.js';
@@ -81,6 +82,7 @@ export const createApp = (options: AppOptions): Express => {
 
   app.use(usersRoutes(deps));
   app.use(authRoutes(deps));
+  app.use(auditRoutes(deps));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -2,6 +2,7 @@ import { getUser, refreshToken, registerUser, roles } from '@pos-auth/domain';
 import { identifyRegistrant, requireClientCredentials } from '../callers.js';
 import { z } from 'zod';
 import { grantToken } from '../token-grants.js';
+import { auditRouter } from './audit.router.js';
 import { authedProcedure, publicProcedure, router } from './init.js';
 
 const usersRouter = router({
@@ -44,7 +45,7 @@ const authRouter = router({
     ),
 });
 
-export const appRouter = router({ users: usersRouter, auth: authRouter });
+export const appRouter = router({ users: usersRouter, auth: authRouter, audit: auditRouter });
 
 /** The router's type: what `@pos-auth/sdk` builds its typed tRPC client on. */
 export type AppRouter = typeof appRouter;
