@@ -59,7 +59,15 @@ export const replayLog = async (
   }
 };
 
-/** Writes the in-memory rows of `table` with one multi-row INSERT per batch (unnest of column arrays). */
+/** A value as json_to_recordset reads it into a column of `type`. */
+const jsonValue = (type: ColumnType, value: unknown) =>
+  value === undefined || value === null ? null : type === 'bytea' && Buffer.isBuffer(value) ? `\\x${value.toString('hex')}` : value;
+
+/**
+ * Writes the in-memory rows of `table` with one multi-row INSERT per batch. The batch goes as one
+ * JSON document (json_to_recordset): serializing it is native, where array parameters cost an
+ * escape per element in this process.
+ */
 export const writeTable = async (
   db: Pick<pg.ClientBase, 'query'>,
   table: ProjectionTable,
@@ -67,12 +75,18 @@ export const writeTable = async (
   options: { readonly into?: string; readonly onRows?: (written: number) => void } = {},
 ): Promise<void> => {
   const columns = Object.entries(table.columns) as [string, ColumnType][];
-  const text = `INSERT INTO ${options.into ?? table.name} (${columns.map(([column]) => column).join(', ')})
-    SELECT * FROM unnest(${columns.map(([, type], index) => `$${index + 1}::${type}[]`).join(', ')})`;
+  const names = columns.map(([column]) => column).join(', ');
+  const hasBytea = columns.some(([, type]) => type === 'bytea');
+  const text = `INSERT INTO ${options.into ?? table.name} (${names})
+    SELECT ${names} FROM json_to_recordset($1::json) AS r(${columns.map(([column, type]) => `${column} ${type}`).join(', ')})`;
   let batch: Record<string, unknown>[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
-    await db.query(text, columns.map(([column]) => batch.map((row) => row[column] ?? null)));
+    // A column absent from a row is NULL; only bytea needs spelling out.
+    const json = JSON.stringify(
+      hasBytea ? batch.map((row) => Object.fromEntries(columns.map(([column, type]) => [column, jsonValue(type, row[column])]))) : batch,
+    );
+    await db.query(text, [json]);
     options.onRows?.(batch.length);
     batch = [];
   };
