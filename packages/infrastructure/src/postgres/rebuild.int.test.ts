@@ -197,6 +197,24 @@ describe('rebuildProjections, online', () => {
     }
   });
 
+  it('refuses a table with a trigger or a foreign key, which would stay behind on the old table', async () => {
+    await rebuilt.db.pool.query(`CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`);
+    await rebuilt.db.pool.query('CREATE TRIGGER touch_users BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()');
+    try {
+      await expect(rebuildProjections(rebuilt.db.pool, rebuilt.store)).rejects.toThrow('Cannot rebuild users by swapping it: it has a trigger touch_users');
+      expect(await schemasLike(rebuilt.db.pool, 'pos_auth_rebuild_')).toBe(0);
+    } finally {
+      await rebuilt.db.pool.query('DROP TRIGGER touch_users ON users');
+      await rebuilt.db.pool.query('DROP FUNCTION touch()');
+    }
+    await rebuilt.db.pool.query('CREATE TABLE notes (user_id text REFERENCES users (user_id))');
+    try {
+      await expect(rebuildProjections(rebuilt.db.pool, rebuilt.store)).rejects.toThrow(/it has a foreign key notes_user_id_fkey/);
+    } finally {
+      await rebuilt.db.pool.query('DROP TABLE notes');
+    }
+  });
+
   it('takes turns with another rebuild of the same schema', async () => {
     const results = await Promise.all([rebuildProjections(rebuilt.db.pool, rebuilt.store), rebuildProjections(rebuilt.db.pool, rebuilt.store)]);
     expect(results.every((result) => result.swapAttempts >= 1)).toBe(true);
