@@ -331,10 +331,13 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
       const { rows } = await db.query<EventRow & { transaction_id: string }>(
         // Ordered by the columns, qualified: the select list renames them to text, and an output
         // name would win (text order puts position 10000 before 9999 within one transaction).
+        // The types are matched through a function, which no index serves: `type = ANY` let the
+        // planner, without statistics (a freshly loaded log), read every event of the types from
+        // their index and sort them, for each page (at 1M events, 257 ms a page instead of 10).
         `SELECT ${eventColumns}, transaction_id::text AS transaction_id FROM events e
          WHERE ($4 OR e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()))
            AND (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
-           AND ($5::text[] IS NULL OR e.type = ANY ($5::text[]))
+           AND ($5::text[] IS NULL OR array_position($5::text[], e.type) IS NOT NULL)
          ORDER BY e.transaction_id, e.global_position
          LIMIT $3`,
         [after.transactionId, after.globalPosition, limit, readOptions.pastRunningTransactions === true, readOptions.types ?? null],
