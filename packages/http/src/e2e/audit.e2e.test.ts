@@ -390,5 +390,16 @@ describe('GET /audit/login-activity', () => {
     expect((await activity('?min_failures=1')).body.items.map((item: { user_id: string }) => item.user_id)).not.toContain(carol.body.id);
     expect((await activity('', carolToken)).status).toBe(403);
     expect((await activity('?min_failures=-1')).status).toBe(400);
+    // Pages by user id; tRPC answers the same.
+    const all = (await activity()).body.items as { user_id: string }[];
+    expect(all.map((item) => item.user_id)).toEqual([...all.map((item) => item.user_id)].sort());
+    const first = await activity('?limit=1');
+    expect(first.body.items).toEqual([all[0]]);
+    const second = await activity(`?limit=1&cursor=${encodeURIComponent(first.body.next_cursor)}`);
+    expect(second.body.items).toEqual([all[1]]);
+    const viaTrpc = await appRouter
+      .createCaller({ deps: server.deps, requestContext: { requestId: 'activity' }, authorization: () => ({ scheme: 'bearer', token: admin }) })
+      .audit.loginActivity({ userId: carol.body.id });
+    expect(viaTrpc.items).toEqual([expect.objectContaining({ userId: carol.body.id, consecutiveFailures: 0, lastLoginClientId: testClient.clientId })]);
   });
 });
