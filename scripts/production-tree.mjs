@@ -37,8 +37,10 @@ for (const name of ['domain', 'contract', 'infrastructure', 'http']) {
   }
 }
 
-// --offline: every package is in the store since `pnpm install`; the tree never depends on the network.
-execFileSync('pnpm', ['--filter', '@pos-auth/http', '--prod', '--offline', 'deploy', tree], { cwd: workspace, stdio: 'inherit' });
+// --prefer-offline: every package is in the store since `pnpm install`. pnpm 12 checks the deploy's
+// lockfile against its supply-chain policies, which reads each package's full registry metadata: from
+// the cache when it is there, else from the registry (--offline failed wherever the cache lacked one).
+execFileSync('pnpm', ['--filter', '@pos-auth/http', '--prod', '--prefer-offline', 'deploy', tree], { cwd: workspace, stdio: 'inherit' });
 
 const store = join(tree, 'node_modules', '.pnpm');
 for (const entry of await readdir(store)) {

@@ -50,3 +50,4 @@ export * from './use-cases/access.js';
 export * from './use-cases/clients.js';
 export * from './use-cases/sessions.js';
 export * from './use-cases/manage-users.js';
+export * from './use-cases/audit.js';

@@ -324,3 +324,74 @@ export interface ClientReadModel {
   findClientSecrets(clientId: ClientId): Promise<ClientSecrets | null>;
   listClients(): Promise<ClientView[]>;
 }
+
+/**
+ * What an audit query selects: every filter given must match. `userName` matches the events of the
+ * account that has the name now and every failed login typed with it (its login-attempts stream),
+ * whether or not an account has it.
+ */
+export interface AuditFilter {
+  readonly userId?: UserId | undefined;
+  readonly sessionId?: SessionId | undefined;
+  readonly clientId?: string | undefined;
+  readonly types?: readonly string[] | undefined;
+  /**
+   * Any of these IPs (one address in its written forms), matched through the keyed digest the log
+   * keeps beside every IP, sealed, erased or not.
+   */
+  readonly ips?: readonly string[] | undefined;
+  readonly requestId?: string | undefined;
+  /** `recorded_at` from this instant on (inclusive). */
+  readonly from?: Date | undefined;
+  /** `recorded_at` before this instant (exclusive), so that consecutive ranges do not overlap. */
+  readonly to?: Date | undefined;
+  readonly userName?: { readonly key: string; readonly attemptsStreamId: string } | undefined;
+}
+
+/** An event as an auditor sees it: personal fields opened, or `erasedValue` once their owner was erased. */
+export interface AuditEvent {
+  /** The global position, as a string (it may exceed 2^53). */
+  readonly position: string;
+  readonly streamId: string;
+  readonly type: string;
+  /** ISO 8601 UTC. */
+  readonly recordedAt: string;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly metadata: EventMetadata;
+}
+
+/**
+ * The log, for auditors: in commit-safe order (the order `readAll` uses), and only below its
+ * horizon, so that a walk from cursor to cursor never repeats or skips an event, whatever is
+ * appended meanwhile. `nextCursor` follows the page's last event, even on a short page (what is
+ * appended later comes after it); it is null only on an empty page, whose caller keeps the cursor
+ * it sent to ask again later.
+ */
+export interface AuditLog {
+  readEvents(filter: AuditFilter, page: { readonly after: string | null; readonly limit: number }): Promise<Page<AuditEvent>>;
+}
+
+/** A user's logins as the login-activity consumer keeps them (eventually consistent with the log). */
+export interface LoginActivity {
+  readonly userId: UserId;
+  readonly lastLoginAt: string | null;
+  readonly lastLoginClientId: string | null;
+  /** Failed password logins since the last successful one. */
+  readonly consecutiveFailures: number;
+  readonly lastFailureAt: string | null;
+  readonly lastFailureReason: string | null;
+}
+
+export interface LoginActivityQuery {
+  readonly limit: number;
+  /** Opaque: the `nextCursor` of the previous page. */
+  readonly cursor: string | null;
+  readonly userId?: UserId | undefined;
+  /** Only users with at least this many consecutive failures. */
+  readonly minConsecutiveFailures?: number | undefined;
+}
+
+export interface LoginActivityReadModel {
+  /** Ordered by user id; a cursor page never repeats or skips a user. */
+  listLoginActivity(query: LoginActivityQuery): Promise<Page<LoginActivity>>;
+}

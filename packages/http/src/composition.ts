@@ -79,7 +79,7 @@ export const createAuthDeps = async (
     readonly metrics?: Metrics | undefined;
   },
 ): Promise<Runtime> => {
-  const { eventStore, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool, {
+  const { eventStore, auditLog, loginActivity, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool, {
     sealPersonalData: options.eventLogIntegrity ?? true,
   });
   const clock = options.clock ?? systemClock;
@@ -89,6 +89,8 @@ export const createAuthDeps = async (
   return {
     eventStore: metrics?.timeAppends(eventStore) ?? eventStore,
     signingKeys,
+    auditLog,
+    loginActivity,
     users,
     sessions,
     clients,

@@ -4,6 +4,7 @@ import { isMigrated, startPruningJob } from '@pos-auth/infrastructure';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createRuntime } from './composition.js';
+import { startConsumers } from './consumers.js';
 import { trackRequests } from './drain.js';
 import { createMetrics } from './observability/metrics.js';
 import { scrapeMetrics, startMetricsServer } from './observability/metrics-endpoint.js';
@@ -62,6 +63,7 @@ export const startServer = async (config: Config, logger: Logger): Promise<Runni
   const url = urlOf(server);
   const metricsServer = config.metricsPort === null ? null : await startMetricsServer(scrape, { port: config.metricsPort, host: config.host });
   const metricsUrl = `${metricsServer === null ? url : urlOf(metricsServer)}/metrics`;
+  const consumers = startConsumers(database.pool, deps.eventStore, logger);
   logger.info({ url, metricsUrl, database: database.description }, 'pos-auth listening');
 
   let closing: Promise<void> | undefined;
@@ -73,6 +75,7 @@ export const startServer = async (config: Config, logger: Logger): Promise<Runni
         const cutOff = await requests.close(shutdownGraceMs);
         if (cutOff > 0) logger.warn({ cutOff, graceMs: shutdownGraceMs }, 'responses still open at the end of the shutdown grace period were cut off');
         await pruning.stop();
+        await consumers.stop();
         if (metricsServer !== null) await new Promise((resolve) => metricsServer.close(resolve));
         await database.close();
         logger.info('pos-auth stopped');

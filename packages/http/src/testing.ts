@@ -10,6 +10,7 @@ import type { ClientSeed } from './config.js';
 import { createAuthDeps, seedClients, type Runtime } from './composition.js';
 import { checkRepliesAgainst, stopCheckingReplies } from './e2e/http.js';
 import { openApiDocument } from './openapi.js';
+import { startConsumers } from './consumers.js';
 import { createApp } from './rest/app.js';
 import { answerMalformedRequests } from './rest/client-errors.js';
 
@@ -18,7 +19,7 @@ export interface TestServer {
   readonly url: string;
   readonly deps: Runtime;
   readonly pool: pg.Pool;
-  /** The server's schema, also the `application_name` of its connections. */
+  /** The server's schema, also the `application_name` of its connections (a CLI process reaches it with `schemaDatabaseUrl`). */
   readonly schema: string;
   readonly client: ClientSeed;
   close(): Promise<void>;
@@ -68,6 +69,7 @@ export const startTestServer = async (
   const deps = options.clock === undefined ? created : { ...created, clock: options.clock };
   await seedClients(deps, options.clients ?? [testClient], logger);
   const ipLimiter = options.ipLimitPerMinute === undefined ? undefined : await createPostgresIpRateLimiter(schema.pool, { limit: options.ipLimitPerMinute });
+  const consumers = startConsumers(schema.pool, deps.eventStore, logger);
   // Listening first, so that the app's issuer (RFC 8414) is the very URL the tests call.
   const server = createServer();
   answerMalformedRequests(server);
@@ -99,6 +101,7 @@ export const startTestServer = async (
       stopCheckingReplies(url);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await consumers.stop();
       await schema.drop();
     },
   };

@@ -1,22 +1,31 @@
-import { personalDataOf } from '@pos-auth/domain';
+import { personalDataOf, type AuditLog, type LoginActivityReadModel } from '@pos-auth/domain';
 import type pg from 'pg';
 import { createIpDigester, loadServiceKeys, type ServiceKeys } from './crypto/service-keys.js';
+import { createPostgresAuditLog } from './postgres/audit-log.js';
 import { createPostgresEventStore, type PostgresEventStore } from './postgres/event-store.js';
-import { createPostgresSubjectKeys } from './postgres/personal-data.js';
+import { createPostgresLoginActivity, loginActivityConsumer } from './postgres/login-activity.js';
+import { createPostgresSubjectKeys, type PersonalDataCodec } from './postgres/personal-data.js';
 import { posAuthProjections } from './postgres/projections.js';
 import { createPostgresReadModels, type PostgresReadModels } from './postgres/read-models.js';
+import { logChannel, type LogConsumer } from './postgres/subscription.js';
+
+/** The catch-up consumers pos-auth runs over its log (see `startSubscription`). */
+export const posAuthConsumers: readonly LogConsumer[] = [loginActivityConsumer];
 
 export interface PosAuthPersistence extends PostgresReadModels {
   readonly eventStore: PostgresEventStore;
+  readonly auditLog: AuditLog;
+  readonly loginActivity: LoginActivityReadModel;
   readonly serviceKeys: ServiceKeys;
 }
 
 /**
  * pos-auth's event store and read models on a migrated pool: its projections, the domain's
- * personal-data policy with per-person keys, and the service keys (created on first use).
+ * personal-data policy with per-person keys, the audit queries, the read models its consumers
+ * keep (run them with `startSubscription`), and the service keys (created on first use).
  *
  * @example
- * const { eventStore, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool);
+ * const { eventStore, auditLog, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool);
  */
 export const createPosAuthPersistence = async (
   pool: pg.Pool,
@@ -26,14 +35,22 @@ export const createPosAuthPersistence = async (
   } = {},
 ): Promise<PosAuthPersistence> => {
   const serviceKeys = await loadServiceKeys(pool);
+  const personalData: PersonalDataCodec = {
+    personalDataOf,
+    ipDigest: createIpDigester(serviceKeys.ipHmac),
+    keys: createPostgresSubjectKeys(pool),
+    seal: options.sealPersonalData ?? true,
+  };
   const eventStore = createPostgresEventStore(pool, {
     projections: posAuthProjections,
-    personalData: {
-      personalDataOf,
-      ipDigest: createIpDigester(serviceKeys.ipHmac),
-      keys: createPostgresSubjectKeys(pool),
-      seal: options.sealPersonalData ?? true,
-    },
+    personalData,
+    notify: { channel: logChannel, types: new Set(posAuthConsumers.flatMap((consumer) => consumer.wakeOn)) },
   });
-  return { eventStore, serviceKeys, ...createPostgresReadModels(pool) };
+  return {
+    eventStore,
+    auditLog: createPostgresAuditLog(pool, personalData),
+    loginActivity: createPostgresLoginActivity(pool),
+    serviceKeys,
+    ...createPostgresReadModels(pool),
+  };
 };

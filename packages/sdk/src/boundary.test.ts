@@ -27,6 +27,7 @@ const importsOf = (text: string) =>
 describe('the SDK boundary', () => {
   it('has the sources it should', () => {
     expect(sources.map((source) => source.file).sort()).toEqual([
+      'audit-client.ts',
       'credentials.ts',
       'errors.ts',
       'express/index.ts',

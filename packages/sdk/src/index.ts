@@ -8,6 +8,14 @@ export {
   type PosAuthUser,
   type RegisterInput,
 } from './rest-client.js';
+export {
+  createPosAuthAuditClient,
+  type PosAuthAuditClient,
+  type PosAuthAuditClientOptions,
+  type PosAuthAuditEvent,
+  type PosAuthAuditPage,
+  type PosAuthAuditQuery,
+} from './audit-client.js';
 export { createPosAuthTrpcClient, type PosAuthTrpcClient, type PosAuthTrpcClientOptions } from './trpc-client.js';
 export { PosAuthError, type PosAuthErrorInit, type PosAuthFieldError } from './errors.js';
 export {

@@ -5,6 +5,7 @@ import type { BackoffPolicy } from '../login/login-attempts.js';
 import { defaultBackoffPolicy } from '../login/login-attempts.js';
 import type {
   AccessTokenSigner,
+  AuditLog,
   AuthObserver,
   Clock,
   ClientReadModel,
@@ -13,6 +14,7 @@ import type {
   EventStore,
   IdGenerator,
   KeyedLock,
+  LoginActivityReadModel,
   PasswordHasher,
   Pseudonymizer,
   SecretDigester,
@@ -57,6 +59,8 @@ export interface AuthDeps {
   readonly users: UserReadModel;
   readonly sessions: SessionReadModel;
   readonly clients: ClientReadModel;
+  readonly auditLog: AuditLog;
+  readonly loginActivity: LoginActivityReadModel;
   readonly passwordHasher: PasswordHasher;
   readonly commonPasswords: CommonPasswords;
   readonly tokens: TokenGenerator;

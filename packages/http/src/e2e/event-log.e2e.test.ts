@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RecordedEvent } from '@pos-auth/domain';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { basicAuth, startTestServer, type TestServer } from '../testing.js';
 import { json, request } from './http.js';
 
@@ -33,7 +33,16 @@ describe('the event log after the seed flow', () => {
 
     const result = await server.pool.query('SELECT stream_id, type, data, metadata, data::text || metadata::text AS text FROM events ORDER BY global_position');
     rows = result.rows;
-    events = (await server.deps.eventStore.readAll()).events;
+    // readAll stops at the oldest transaction still running on the server, which may be another
+    // test file's: wait until every event written above is readable.
+    events = await vi.waitFor(
+      async () => {
+        const read = (await server.deps.eventStore.readAll()).events;
+        expect(read).toHaveLength(rows.length);
+        return read;
+      },
+      { timeout: 10_000 },
+    );
   });
   afterAll(async () => {
     await server?.close();

@@ -1,20 +1,6 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createTestSchema, type TestSchema } from '@pos-auth/infrastructure/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-
-const bin = fileURLToPath(new URL('../../bin/pos-auth.js', import.meta.url));
-
-/** Runs the compiled CLI (as an operator would) and collects what it printed and its exit code. */
-const run = (args: readonly string[], env: Record<string, string>) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+import { runCli as run, schemaDatabaseUrl } from './process.js';
 
 describe('pos-auth keys rotate', () => {
   let db: TestSchema;
@@ -23,10 +9,7 @@ describe('pos-auth keys rotate', () => {
 
   beforeAll(async () => {
     db = await createTestSchema(inject('testDatabase'), { max: 2 });
-    // The CLI reads DATABASE_URL; the startup parameter puts its connections in this test's schema.
-    const url = new URL(db.connectionString);
-    url.searchParams.set('options', `-c search_path=${db.schema}`);
-    env = { DATABASE_URL: url.toString() };
+    env = { DATABASE_URL: schemaDatabaseUrl(db.connectionString, db.schema) };
   });
   afterAll(() => db?.drop());
 
@@ -53,12 +36,19 @@ describe('pos-auth keys rotate', () => {
   it.each([
     ['keys given by configuration', ['keys', 'rotate'], { ACCESS_TOKEN_SIGNING_KEYS: '{"keys":[]}' }, 'The signing keys come from ACCESS_TOKEN_SIGNING_KEYS'],
     ['an --activate-in that is not whole seconds', ['keys', 'rotate', '--activate-in', 'soon'], {}, '--activate-in must be a whole number of seconds'],
-    ['no action', ['keys'], {}, 'keys needs an action: keys rotate'],
   ])('refuses %s, changing nothing', async (_, args, extra, message) => {
     const before = await keys();
     const result = await run(args, { ...env, ...extra });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(message);
+    expect(await keys()).toEqual(before);
+  });
+
+  it('answers `keys` without an action with its usage, a usage error (2), changing nothing', async () => {
+    const before = await keys();
+    const result = await run(['keys'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/Usage: pos-auth keys[\s\S]*rotate/u);
     expect(await keys()).toEqual(before);
   });
 });

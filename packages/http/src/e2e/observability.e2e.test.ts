@@ -75,7 +75,7 @@ describe('metrics and request logs', () => {
   beforeAll(async () => {
     schema = await createTestSchema(inject('testDatabase'));
     server = await startProcess({
-      DATABASE_URL: schemaDatabaseUrl(schema),
+      DATABASE_URL: schemaDatabaseUrl(schema.connectionString, schema.schema),
       AUTH_CLIENTS: `${client.clientId}:${client.clientSecret}`,
       LOG_LEVEL: 'debug',
       METRICS_TOKEN: metricsToken,
@@ -228,7 +228,7 @@ describe('metrics on a port of their own (METRICS_PORT)', () => {
   let server: ServerProcess;
   beforeAll(async () => {
     schema = await createTestSchema(inject('testDatabase'));
-    server = await startProcess({ DATABASE_URL: schemaDatabaseUrl(schema), METRICS_PORT: '0' });
+    server = await startProcess({ DATABASE_URL: schemaDatabaseUrl(schema.connectionString, schema.schema), METRICS_PORT: '0' });
   }, 60_000);
   afterAll(async () => {
     if (server) await stopProcess(server.child);

@@ -68,9 +68,26 @@ export const stopProcess = (child: ChildProcess) =>
     child.kill('SIGTERM');
   });
 
-/** A `DATABASE_URL` that puts a server process in the test's schema (a libpq startup option). */
-export const schemaDatabaseUrl = (schema: TestSchema): string => {
-  const url = new URL(schema.connectionString);
-  url.searchParams.set('options', `-c search_path=${schema.schema}`);
+/** A `DATABASE_URL` that puts a server or CLI process in `schema` of the test database (a libpq startup option). */
+export const schemaDatabaseUrl = (databaseUrl: string, schema: string): string => {
+  const url = new URL(databaseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
   return url.toString();
 };
+
+/** Runs the CLI to its end (`input` on its standard input); resolves with its exit code and output. */
+export const runCli = (
+  args: readonly string[],
+  env: Record<string, string>,
+  input = '',
+): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin!.end(input);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });

@@ -135,7 +135,7 @@ describe('the production file tree of the container image', () => {
     const client = { clientId: 'image-panel', clientSecret: 'image-panel-secret' };
     const env = {
       ...imageEnv(),
-      DATABASE_URL: schemaDatabaseUrl(schema),
+      DATABASE_URL: schemaDatabaseUrl(schema.connectionString, schema.schema),
       AUTH_CLIENTS: `${client.clientId}:${client.clientSecret}`,
       // Free ports on loopback, where the image has 3000 and 9464 on every interface.
       HOST: '127.0.0.1',

@@ -13,6 +13,7 @@ import { createRouteNamer, unknownProcedure } from '../observability/routes.js';
 import { appRouter } from '../trpc/router.js';
 import { createContextFactory, trpcErrorOf } from '../trpc/init.js';
 import { unavailabilityOf } from '../unavailable.js';
+import { auditRoutes } from './audit.routes.js';
 import { authRoutes, tokenEndpoints } from './auth.routes.js';
 import { docsRoutes } from './docs.routes.js';
 import { errorHandler, methodNotAllowed, notFound, oauthErrors, retryAfterSeconds } from './errors.js';
@@ -180,6 +181,7 @@ export const createApp = (options: AppOptions): Express => {
   app.use(sessionsRoutes(deps));
   app.use(authRoutes(deps));
   app.use(oauthRoutes(deps, { issuer: options.issuer }));
+  app.use(auditRoutes(deps));
   app.use(jwksRoutes(options.signingKeys));
   app.use(docsRoutes({ issuer: options.issuer }));
   app.use(notFound);

@@ -51,9 +51,8 @@ it('keeps the log in its data directory across a stop and a start', async () => 
   expect(socketDirectory(first.connectionString)).toBe(join(dataDir, 'postgres'));
   const firstPool = createPool(first.connectionString);
   try {
-    const shipped = (await loadMigrations()).map((migration) => migration.version);
-    expect(shipped.slice(0, 2)).toEqual(['001_event_store', '002_one_statement_appends']);
-    expect(await migrate(firstPool)).toEqual({ applied: shipped });
+    // Every migration shipped, whatever their number: the list grows with each one.
+    expect(await migrate(firstPool)).toEqual({ applied: (await loadMigrations()).map((migration) => migration.version) });
     await (await createPosAuthPersistence(firstPool)).eventStore.appendToStream('login-failures-unknown-user', [event], {
       expectedVersion: 'no_stream',
       metadata: meta,

@@ -1,5 +1,6 @@
-import type { RecordedEvent } from '@pos-auth/domain';
-import { decodeEvent, sealedSubjects, type SubjectKeys } from './personal-data.js';
+import type { EventMetadata, RecordedEvent } from '@pos-auth/domain';
+import type { ClientBase } from 'pg';
+import { decodeData, decodeMetadata, sealedSubjects, type SubjectKeys } from './personal-data.js';
 
 /** The columns of `events` that make a `RecordedEvent`, as `SELECT eventColumns FROM events`. */
 export const eventColumns =
@@ -20,22 +21,34 @@ export interface EventRow {
 
 /**
  * Turns stored rows into events, personal fields opened with keys read from the database (one
- * query per call): erased people's fields read as erased.
+ * query per call): erased people's fields read as erased. The keys are read at once; `data` and
+ * `metadata` are opened when first read and kept, since most readers (a decision loading its
+ * stream, a rebuild) never look at most events' metadata, and opening a sealed box costs a cipher.
  */
-export const toRecordedEvents = async (keys: SubjectKeys, rows: readonly EventRow[]): Promise<RecordedEvent[]> => {
+export const toRecordedEvents = async (
+  keys: SubjectKeys,
+  rows: readonly EventRow[],
+  connection?: Pick<ClientBase, 'query'>,
+): Promise<RecordedEvent[]> => {
   const stored = rows.map((row) => ({ eventId: row.event_id, subject: row.subject_id, data: row.data, metadata: row.metadata }));
-  const opened = await keys.forReading(sealedSubjects(stored));
+  const opened = await keys.forReading(sealedSubjects(stored), connection);
   return rows.map((row, index) => {
-    const { data, metadata } = decodeEvent(opened, stored[index]!);
-    return {
-      eventId: row.event_id,
-      streamId: row.stream_id,
-      streamPosition: row.stream_position,
-      globalPosition: BigInt(row.global_position),
-      type: row.type,
-      data,
-      metadata,
-      recordedAt: row.recorded_at,
-    };
+    const sealed = stored[index]!;
+    let data: Record<string, unknown> | undefined;
+    let metadata: EventMetadata | undefined;
+    return Object.defineProperties(
+      {
+        eventId: row.event_id,
+        streamId: row.stream_id,
+        streamPosition: row.stream_position,
+        globalPosition: BigInt(row.global_position),
+        type: row.type,
+        recordedAt: row.recorded_at,
+      },
+      {
+        data: { enumerable: true, get: () => (data ??= decodeData(opened, sealed)) },
+        metadata: { enumerable: true, get: () => (metadata ??= decodeMetadata(opened, sealed)) },
+      },
+    ) as RecordedEvent;
   });
 };

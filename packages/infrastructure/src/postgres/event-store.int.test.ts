@@ -25,7 +25,11 @@ import {
   userRegistered,
 } from '../testing/fixtures.js';
 import { createPosAuthPersistence } from '../persistence.js';
-import { logStart, type LogPosition, type PostgresEventStore } from './event-store.js';
+import { personalDataOf } from '@pos-auth/domain';
+import { createPostgresEventStore, logStart, type LogPosition, type PostgresEventStore } from './event-store.js';
+import { createPostgresSubjectKeys } from './personal-data.js';
+import { InMemoryTables, rowOpSql } from './projection.js';
+import { clientsProjection } from './projections.js';
 import { pruneExpiredRows } from './pruning.js';
 import { createPool } from './pool.js';
 import { rebuildProjections } from './rebuild.js';
@@ -390,26 +394,34 @@ describe('readAll', () => {
     },
   );
 
-  it('orders by position as a number, not as text (position 10 comes after 9)', async () => {
-    // A schema of its own, so that its positions start at 1: twelve events in one append cross
-    // from one digit to two inside one transaction.
-    const own = await createTestSchema(inject('testDatabase'), { max: 2 });
-    try {
-      const ownStore = (await createPosAuthPersistence(own.pool)).eventStore;
-      await ownStore.appendToStream(`test-${randomUUID()}`, Array.from({ length: 12 }, (_, i) => loginFailed(null, i + 1)), {
-        expectedVersion: 'no_stream',
-        metadata: metadata(),
-      });
-      const { events } = await vi.waitFor(async () => {
-        const page = await ownStore.readAll();
-        expect(page.events).toHaveLength(12);
-        return page;
-      });
-      expect(events.map((event) => Number(event.globalPosition))).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
-      expect(events.map((event) => (event.data as { consecutiveFailures: number }).consecutiveFailures)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
-    } finally {
-      await own.drop();
-    }
+  it('orders the events of one transaction by their position as numbers, across page boundaries', async () => {
+    // 1,000 events in one append: their positions cross a power of ten, where text order differs.
+    const streamId = `test-${randomUUID()}`;
+    const start = await vi.waitFor(
+      async () => {
+        const end = await readToEnd();
+        expect(end.events).toHaveLength(await count('SELECT 1 FROM events'));
+        return end.position;
+      },
+      { timeout: 10_000 },
+    );
+    await store.appendToStream(streamId, Array.from({ length: 1000 }, () => loginFailed(null)), { expectedVersion: 'no_stream', metadata: metadata() });
+    const read = await vi.waitFor(
+      async () => {
+        const events = [];
+        let position = start;
+        for (;;) {
+          const page = await store.readAll({ after: position, limit: 7 });
+          events.push(...page.events);
+          position = page.position;
+          if (page.events.length < 7) break;
+        }
+        expect(events).toHaveLength(1000);
+        return events;
+      },
+      { timeout: 10_000 },
+    );
+    expect(read.map((event) => event.streamPosition)).toEqual(Array.from({ length: 1000 }, (_, index) => index + 1));
   });
 
   it('refuses a malformed cursor or limit as a programmer error', async () => {
@@ -469,7 +481,9 @@ describe('rebuildProjections', () => {
 
     const { replayed } = await rebuildProjections(db.pool, store, { now });
 
-    expect(replayed).toBe(await count('SELECT 1 FROM events'));
+    // Every event of a type some projection reads; the others are left in the log.
+    const read = [...new Set(store.projections.flatMap((projection) => projection.canHandle))];
+    expect(replayed).toBe(await count('SELECT 1 FROM events WHERE type = ANY($1::text[])', [read]));
     expect(await snapshot()).toEqual(before);
   });
 });
@@ -606,6 +620,29 @@ describe('appends over several streams', () => {
     expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [sessionStreamId(other.data.sessionId)])).toBe(0);
     expect(await count('SELECT 1 FROM access_tokens WHERE digest = $1', [other.data.accessTokenDigest])).toBe(0);
     expect(await count('SELECT 1 FROM sessions WHERE session_id = $1', [other.data.sessionId])).toBe(0);
+  });
+});
+
+describe('projections as code', () => {
+  it('refuse an append whose event changes a projection\'s rows without being in its canHandle', async () => {
+    const { eventStore } = await createPosAuthPersistence(db.pool);
+    const careless = createPostgresEventStore(db.pool, {
+      projections: [{ ...clientsProjection, canHandle: [] }],
+      personalData: { personalDataOf, ipDigest: (ip) => ip, keys: createPostgresSubjectKeys(db.pool) },
+    });
+    const clientId = uniqueName('pos');
+    const append = (target: PostgresEventStore) =>
+      target.appendToStream(`client-${clientId}`, [clientRegistered(clientId)], { expectedVersion: 'no_stream', metadata: metadata() });
+    await expect(append(careless)).rejects.toThrow(new TypeError('The clients projection changes rows for ClientRegistered, which its canHandle does not list'));
+    expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [`client-${clientId}`])).toBe(0);
+    await append(eventStore);
+    expect(await count('SELECT 1 FROM clients WHERE client_id = $1', [clientId])).toBe(1);
+  });
+
+  it('refuse an update or a delete of an insert-only table', () => {
+    const table = { name: 'tokens', key: ['digest'], columns: { digest: 'text' }, insertOnly: true } as const;
+    expect(() => rowOpSql({ op: 'delete', table: 'tokens', where: { digest: 'd' } }, table, () => '$1')).toThrow(TypeError);
+    expect(() => new InMemoryTables(new Map([['tokens', table]])).apply({ op: 'update', table: 'tokens', where: { digest: 'd' }, set: { digest: 'e' } })).toThrow(TypeError);
   });
 });
 

@@ -11,7 +11,7 @@ import {
   type StreamHead,
   type StreamWrite,
 } from '@pos-auth/domain';
-import { DatabaseError, type Pool } from 'pg';
+import { DatabaseError, type ClientBase, type Pool } from 'pg';
 import { eventColumns, toRecordedEvents, type EventRow } from './event-rows.js';
 import { encodeEvent, type PersonalDataCodec } from './personal-data.js';
 import { mergeRowOps, rowOpSql, type ColumnType, type Projection, type ProjectionTable, type RowOp } from './projection.js';
@@ -44,6 +44,10 @@ export interface ReadAllOptions {
    * tables' locks); anyone else would skip a late commit for good.
    */
   readonly pastRunningTransactions?: boolean;
+  /** Read on this connection instead of the pool (a rebuild reads on the one that holds its locks). */
+  readonly connection?: Pick<ClientBase, 'query'>;
+  /** Only events of these types: the others are never returned. */
+  readonly types?: readonly string[];
 }
 
 export const defaultReadAllLimit = 1000;
@@ -71,6 +75,14 @@ export interface PostgresEventStoreOptions {
   /** The inline projections written in every append's statement (and rebuilt from the log). */
   readonly projections: readonly Projection[];
   readonly personalData: PersonalDataCodec;
+  /**
+   * Wakes the log's subscribers: an append that holds an event of one of `types` notifies
+   * `channel` when it commits. Only those types, because a notification serializes commits
+   * (PostgreSQL queues it under one lock for the whole cluster): measured with 16 writers,
+   * notifying on every commit cut plain inserts from about 11,000 to between 1,000 and 4,000 per
+   * second. Subscribers also poll, so a type left out is delivered, just later.
+   */
+  readonly notify?: { readonly channel: string; readonly types: ReadonlySet<string> };
 }
 
 const sqlState = {
@@ -156,15 +168,20 @@ class AppendStatement {
     this.changes.push(`c${this.changes.length} AS (${rowOpSql(op, table, (value, type) => this.param(value, type))})`);
   }
 
-  build(): { readonly name: string; readonly text: string; readonly values: unknown[] } {
+  build(notifyChannel: string | null): { readonly name: string; readonly text: string; readonly values: unknown[] } {
     const appended = this.appends.map((_, index) => `SELECT * FROM a${index}`).join(' UNION ALL ');
+    // A SELECT in a WITH runs only when referenced: the final SELECT joins its one row.
+    const notified = notifyChannel === null ? [] : [`notified AS MATERIALIZED (SELECT pg_notify(${this.param(notifyChannel, 'text')}, '') FROM guard)`];
     const text = `WITH ${[
       ...this.appends,
       `appended AS MATERIALIZED (${appended})`,
       // Every row change reads `guard`, so it runs only once every stream's append has succeeded.
       'guard AS MATERIALIZED (SELECT count(*) FROM appended)',
       ...this.changes,
-    ].join(',\n')}\nSELECT w, stream_position FROM appended ORDER BY w, stream_position`;
+      ...notified,
+    ].join(',\n')}\nSELECT w, stream_position FROM appended${
+      notifyChannel === null ? '' : ' CROSS JOIN (SELECT count(*) FROM notified) AS n'
+    } ORDER BY w, stream_position`;
     return { name: statementName(text), text, values: this.values };
   }
 }
@@ -230,7 +247,7 @@ const asDomainError = (error: unknown, writes: readonly StreamWrite[]): unknown 
  * await eventStore.append([{ streamId: 'session-3f2a...', events, expectedVersion: head.version }], { metadata });
  */
 export const createPostgresEventStore = (pool: Pool, options: PostgresEventStoreOptions): PostgresEventStore => {
-  const { projections, personalData } = options;
+  const { projections, personalData, notify } = options;
   const tables = new Map<string, ProjectionTable>([
     ...projections.flatMap((projection) => projection.tables.map((table) => [table.name, table] as const)),
     ...credentialTables,
@@ -272,7 +289,13 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
     for (const { write } of ordered) {
       write.events.forEach((event, index) => {
         const projected = { eventId: ids.get(write)![index]!, streamId: write.streamId, type: event.type, data: event.data as Record<string, unknown>, metadata };
-        for (const projection of projections) ops.push(...projection.apply(projected));
+        for (const projection of projections) {
+          const changes = projection.apply(projected);
+          if (changes.length > 0 && !projection.canHandle.includes(event.type)) {
+            throw new TypeError(`The ${projection.name} projection changes rows for ${event.type}, which its canHandle does not list`);
+          }
+          ops.push(...changes);
+        }
       });
     }
     ops.push(...credentialOps(appendOptions.credentials ?? [], metadata.occurredAt));
@@ -282,7 +305,8 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
     }
     for (const op of mergeRowOps(ops, tables)) statement.addRowOp(op, tables.get(op.table)!);
 
-    const query = statement.build();
+    const notifies = notify !== undefined && writes.some((write) => write.events.some((event) => notify.types.has(event.type)));
+    const query = statement.build(notifies ? notify.channel : null);
     let rows: { w: number; stream_position: number }[];
     try {
       ({ rows } = await pool.query<{ w: number; stream_position: number }>(query));
@@ -338,21 +362,25 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
         throw new TypeError(`readAll: not a log position: ${JSON.stringify(after)}`);
       }
       if (!Number.isInteger(limit) || limit < 1) throw new TypeError(`readAll: limit must be a whole number from 1`);
-      const { rows } = await pool.query<EventRow & { transaction_id: string }>(
-        `SELECT ${eventColumns}, transaction_id::text AS transaction_id FROM events
-         WHERE ($4 OR transaction_id < pg_snapshot_xmin(pg_current_snapshot()))
-           AND (transaction_id, global_position) > ($1::xid8, $2::bigint)
-         -- Qualified: a bare name would sort by the text columns of the same names selected above.
-         ORDER BY events.transaction_id, events.global_position
+      const db = readOptions.connection ?? pool;
+      const { rows } = await db.query<EventRow & { transaction_id: string }>(
+        // Ordered by the columns, qualified: the select list renames them to text, and an output
+        // name would win (text order puts position 10000 before 9999 within one transaction).
+        // The types are matched through a function, which no index serves: `type = ANY` let the
+        // planner, without statistics (a freshly loaded log), read every event of the types from
+        // their index and sort them, for each page (at 1M events, 257 ms a page instead of 10).
+        `SELECT ${eventColumns}, transaction_id::text AS transaction_id FROM events e
+         WHERE ($4 OR e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()))
+           AND (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+           AND ($5::text[] IS NULL OR array_position($5::text[], e.type) IS NOT NULL)
+         ORDER BY e.transaction_id, e.global_position
          LIMIT $3`,
-        [after.transactionId, after.globalPosition, limit, readOptions.pastRunningTransactions === true],
+        [after.transactionId, after.globalPosition, limit, readOptions.pastRunningTransactions === true, readOptions.types ?? null],
       );
-      const recorded = await toRecordedEvents(personalData.keys, rows);
-      const events = recorded.map(
-        (event, index): LoggedEvent => ({
-          ...event,
-          logPosition: { transactionId: rows[index]!.transaction_id, globalPosition: rows[index]!.global_position },
-        }),
+      const recorded = await toRecordedEvents(personalData.keys, rows, db);
+      // Assigned, not spread: a spread would open every event's sealed fields now.
+      const events = recorded.map((event, index): LoggedEvent =>
+        Object.assign(event, { logPosition: { transactionId: rows[index]!.transaction_id, globalPosition: rows[index]!.global_position } }),
       );
       return { events, position: events.at(-1)?.logPosition ?? after };
     },

@@ -77,8 +77,8 @@ const openFields = (stored: Record<string, unknown>, key: Buffer | null | undefi
 export interface SubjectKeys {
   /** The key to seal with for each subject: created when missing, null when erased. */
   forWriting(subjects: readonly string[]): Promise<ReadonlyMap<string, Buffer | null>>;
-  /** The key to open with for each subject, from the database; null (or absent) when erased. */
-  forReading(subjects: readonly string[]): Promise<ReadonlyMap<string, Buffer | null>>;
+  /** The key to open with for each subject, from the database (on `connection` when given); null (or absent) when erased. */
+  forReading(subjects: readonly string[], connection?: Pick<pg.ClientBase, 'query'>): Promise<ReadonlyMap<string, Buffer | null>>;
 }
 
 /** Keys cached for writers; beyond this many the oldest are dropped (and read again when needed). */
@@ -97,8 +97,8 @@ export const createPostgresSubjectKeys = (pool: pg.Pool): SubjectKeys => {
     if (cache.size >= writeCacheSize) cache.delete(cache.keys().next().value as string);
     cache.set(subject, key);
   };
-  const read = async (subjects: readonly string[]): Promise<Map<string, Buffer | null>> => {
-    const { rows } = await pool.query<{ subject_id: string; key: Buffer | null }>(
+  const read = async (subjects: readonly string[], db: Pick<pg.ClientBase, 'query'> = pool): Promise<Map<string, Buffer | null>> => {
+    const { rows } = await db.query<{ subject_id: string; key: Buffer | null }>(
       'SELECT subject_id, key FROM subject_keys WHERE subject_id = ANY($1::text[])',
       [subjects],
     );
@@ -119,7 +119,7 @@ export const createPostgresSubjectKeys = (pool: pg.Pool): SubjectKeys => {
       }
       return new Map(subjects.map((subject) => [subject, cache.get(subject) ?? null]));
     },
-    forReading: (subjects) => (subjects.length === 0 ? Promise.resolve(new Map()) : read([...new Set(subjects)])),
+    forReading: (subjects, connection) => (subjects.length === 0 ? Promise.resolve(new Map()) : read([...new Set(subjects)], connection)),
   };
 };
 
@@ -166,17 +166,18 @@ export const encodeEvent = (
   };
 };
 
-/** Opens what `encodeEvent` sealed; fields whose key is gone read as `erasedValue`. */
-export const decodeEvent = (
-  keys: ReadonlyMap<string, Buffer | null>,
-  stored: { readonly eventId: string; readonly subject: string | null; readonly data: object; readonly metadata: object },
-): { readonly data: Record<string, unknown>; readonly metadata: EventMetadata } => {
-  const key = stored.subject === null ? null : keys.get(stored.subject);
-  const { ipDigest: _, ...metadata } = openFields(stored.metadata as Record<string, unknown>, key, `${stored.eventId}:metadata`);
-  return {
-    data: openFields(stored.data as Record<string, unknown>, key, `${stored.eventId}:data`),
-    metadata: metadata as unknown as EventMetadata,
-  };
+type StoredEvent = { readonly eventId: string; readonly subject: string | null; readonly data: object; readonly metadata: object };
+
+const keyOf = (keys: ReadonlyMap<string, Buffer | null>, stored: StoredEvent) => (stored.subject === null ? null : keys.get(stored.subject));
+
+/** Opens the data `encodeEvent` sealed; fields whose key is gone read as `erasedValue`. */
+export const decodeData = (keys: ReadonlyMap<string, Buffer | null>, stored: StoredEvent): Record<string, unknown> =>
+  openFields(stored.data as Record<string, unknown>, keyOf(keys, stored), `${stored.eventId}:data`);
+
+/** Opens the metadata `encodeEvent` sealed, without the IP's digest (for matching only). */
+export const decodeMetadata = (keys: ReadonlyMap<string, Buffer | null>, stored: StoredEvent): EventMetadata => {
+  const { ipDigest: _, ...metadata } = openFields(stored.metadata as Record<string, unknown>, keyOf(keys, stored), `${stored.eventId}:metadata`);
+  return metadata as unknown as EventMetadata;
 };
 
 /** The subjects whose keys are needed to open these stored events. */

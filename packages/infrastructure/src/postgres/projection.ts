@@ -15,6 +15,11 @@ export interface ProjectionTable {
    * equals a live one pruned at the same instant.
    */
   readonly expiresAt?: string;
+  /**
+   * Its rows are only ever inserted, never updated or deleted (an update or delete of it is a
+   * programmer error): a rebuild then writes them out as it replays instead of holding them all.
+   */
+  readonly insertOnly?: boolean;
 }
 
 export type Row = Readonly<Record<string, unknown>>;
@@ -49,6 +54,12 @@ export interface Projection {
   readonly name: string;
   readonly version: number;
   readonly tables: readonly ProjectionTable[];
+  /**
+   * The event types `apply` changes rows for: a rebuild reads only these from the log. An append
+   * whose event of another type makes `apply` change rows is refused as a programmer error, so a
+   * type missing here fails the first test that appends it, not a rebuild in production.
+   */
+  readonly canHandle: readonly string[];
   apply(event: ProjectedEvent): readonly RowOp[];
 }
 
@@ -110,6 +121,7 @@ export const rowOpSql = (
       .map(([column, value]) => `${identifier(column)} = ${param(value, typed(column))}`)
       .join(' AND ');
   const name = identifier(table.name);
+  if (op.op !== 'insert' && table.insertOnly === true) throw new TypeError(`${table.name} is insert-only: no ${op.op} of it`);
   switch (op.op) {
     case 'insert':
     case 'upsert': {
@@ -143,9 +155,14 @@ export const rowOpSql = (
  */
 export class InMemoryTables {
   private readonly rows = new Map<string, Map<string, Record<string, unknown>>>();
+  /** Rows of insert-only tables not yet taken by `takeInserted`. */
+  private readonly inserted = new Map<string, Record<string, unknown>[]>();
 
   constructor(private readonly tables: ReadonlyMap<string, ProjectionTable>) {
-    for (const name of tables.keys()) this.rows.set(name, new Map());
+    for (const [name, spec] of tables) {
+      this.rows.set(name, new Map());
+      if (spec.insertOnly === true) this.inserted.set(name, []);
+    }
   }
 
   private tableOf(name: string): { spec: ProjectionTable; rows: Map<string, Record<string, unknown>> } {
@@ -156,7 +173,9 @@ export class InMemoryTables {
   }
 
   private static keyString(spec: ProjectionTable, row: Row): string {
-    return JSON.stringify(spec.key.map((column) => row[column]));
+    // Most keys are one text column; JSON (which never starts with "s") keeps other keys apart.
+    const single = spec.key.length === 1 ? row[spec.key[0]!] : undefined;
+    return typeof single === 'string' ? `s${single}` : JSON.stringify(spec.key.map((column) => row[column]));
   }
 
   /** The rows `where` selects: by key when it names exactly the key, else by a scan (rare events only). */
@@ -175,6 +194,13 @@ export class InMemoryTables {
 
   apply(op: RowOp): void {
     const { spec, rows } = this.tableOf(op.table);
+    const inserted = this.inserted.get(op.table);
+    if (inserted !== undefined) {
+      // Duplicates are left to the table's primary key, where these rows are written.
+      if (op.op !== 'insert') throw new TypeError(`${op.table} is insert-only: no ${op.op} of it`);
+      inserted.push({ ...op.row });
+      return;
+    }
     switch (op.op) {
       case 'insert': {
         const key = InMemoryTables.keyString(spec, op.row);
@@ -200,14 +226,21 @@ export class InMemoryTables {
     }
   }
 
-  /** Every row of a table, with every column (absent ones null). */
+  /** The rows inserted into an insert-only table since the last call, which it forgets. */
+  takeInserted(name: string): Record<string, unknown>[] {
+    const inserted = this.inserted.get(name);
+    if (inserted === undefined) throw new TypeError(`${name} is not an insert-only projection table`);
+    return inserted.splice(0);
+  }
+
+  /** Every row of a table (of an insert-only one, those not taken yet), with every column (absent ones null). */
   *rowsOf(name: string): Iterable<Record<string, unknown>> {
     const { spec, rows } = this.tableOf(name);
     const columns = Object.keys(spec.columns);
-    for (const row of rows.values()) yield Object.fromEntries(columns.map((column) => [column, row[column] ?? null]));
+    for (const row of this.inserted.get(name) ?? rows.values()) yield Object.fromEntries(columns.map((column) => [column, row[column] ?? null]));
   }
 
   count(name: string): number {
-    return this.tableOf(name).rows.size;
+    return this.inserted.get(name)?.length ?? this.tableOf(name).rows.size;
   }
 }

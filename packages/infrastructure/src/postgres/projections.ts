@@ -30,6 +30,7 @@ export const usersProjection: Projection = {
   name: 'users',
   version: 2,
   tables: [usersTable],
+  canHandle: ['UserRegistered', 'UserRoleChanged', 'UserDisabled', 'UserEnabled', 'UserProfileChanged', 'PasswordChanged', 'UserErased'],
   apply(event): RowOp[] {
     const e = asPosAuth(event);
     if (e === null) return [];
@@ -106,6 +107,7 @@ const sessionsTable: ProjectionTable = {
 const refreshTokensTable: ProjectionTable = {
   name: 'refresh_tokens',
   key: ['digest'],
+  insertOnly: true,
   columns: { digest: 'text', session_id: 'text', issued_at: 'timestamptz', expires_at: 'timestamptz' },
   // A rotated token's row stays until its own expiry: until then, presenting it is recognised as reuse.
   expiresAt: 'expires_at',
@@ -114,6 +116,7 @@ const refreshTokensTable: ProjectionTable = {
 const accessTokensTable: ProjectionTable = {
   name: 'access_tokens',
   key: ['digest'],
+  insertOnly: true,
   columns: { digest: 'text', session_id: 'text', user_id: 'text', client_id: 'text', issued_at: 'timestamptz', expires_at: 'timestamptz' },
   expiresAt: 'expires_at',
 };
@@ -128,6 +131,7 @@ export const sessionsProjection: Projection = {
   name: 'sessions',
   version: 2,
   tables: [sessionsTable, refreshTokensTable, accessTokensTable],
+  canHandle: ['TokenIssued', 'TokenRefreshed', 'SessionRevoked', 'UserErased'],
   apply(event): RowOp[] {
     const e = asPosAuth(event);
     if (e === null) return [];
@@ -203,6 +207,7 @@ export const clientsProjection: Projection = {
   name: 'clients',
   version: 2,
   tables: [{ name: 'clients', key: ['client_id'], columns: { client_id: 'text', registered_at: 'timestamptz', secret_rotated_at: 'timestamptz' } }],
+  canHandle: ['ClientRegistered', 'ClientSecretRotated'],
   apply(event): RowOp[] {
     const e = asPosAuth(event);
     if (e?.type === 'ClientRegistered') return [{ op: 'insert', table: 'clients', row: { client_id: e.data.clientId, registered_at: e.data.registeredAt } }];

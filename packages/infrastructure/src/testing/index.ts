@@ -4,6 +4,8 @@ import { migrate } from '../postgres/migrate.js';
 import { createPool } from '../postgres/pool.js';
 
 export * from './test-database.js';
+export * from './seed-log.js';
+export * from './projection-snapshot.js';
 
 export interface TestSchema {
   /** A pool whose connections all work in `schema`, and carry it as their `application_name`. */
