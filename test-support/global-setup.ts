@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
-import { startTestDatabase, type TestDatabaseRef } from '@pos-auth/infrastructure/testing';
+// Not `@pos-auth/infrastructure/testing`: this loads before the build, without the source
+// condition, and that entry's fixtures import the workspace packages (whose dist/ may not exist yet).
+import { startTestDatabase, type TestDatabaseRef } from '@pos-auth/infrastructure/testing/database';
 
 declare module 'vitest' {
   export interface ProvidedContext {

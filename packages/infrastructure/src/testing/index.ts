@@ -3,6 +3,8 @@ import pg from 'pg';
 import { migrate } from '../postgres/migrate.js';
 import { createPool } from '../postgres/pool.js';
 
+import type { TestDatabaseRef } from './test-database.js';
+
 export * from './test-database.js';
 export * from './seed-log.js';
 export * from './projection-snapshot.js';
@@ -15,11 +17,6 @@ export interface TestSchema {
   readonly connectionString: string;
   /** Ends the pool and drops the schema with everything in it. */
   drop(): Promise<void>;
-}
-
-/** Where the tests' database is. */
-export interface TestDatabaseRef {
-  readonly url: string;
 }
 
 export interface TestSchemaOptions {

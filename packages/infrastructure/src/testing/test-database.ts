@@ -2,6 +2,11 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
 
+/** Where the tests' database is. */
+export interface TestDatabaseRef {
+  readonly url: string;
+}
+
 export interface TestDatabase {
   readonly url: string;
   /** Drops what was created for this run. */
