@@ -105,9 +105,21 @@ export function* unexpired(table: ProjectionTable, rows: Iterable<Record<string,
   }
 }
 
-/** Applies one event's row changes to the tables `search_path` finds first, as an append's statement would. */
-const applyOps = async (client: pg.ClientBase, ops: readonly RowOp[], tables: ReadonlyMap<string, ProjectionTable>) => {
-  const merged = mergeRowOps(ops, tables);
+/** Whether an op inserts a row already past its table's `expiresAt` at `now`: one the replay leaves out too. */
+const insertsExpired = (op: RowOp, tables: ReadonlyMap<string, ProjectionTable>, now: Date): boolean => {
+  const column = tables.get(op.table)?.expiresAt;
+  return op.op === 'insert' && column !== undefined && Date.parse(String(op.row[column])) <= now.getTime();
+};
+
+/**
+ * Applies one event's row changes to the tables `search_path` finds first, as an append's statement
+ * would, but for rows already expired at `now` (see `unexpired`).
+ */
+const applyOps = async (client: pg.ClientBase, ops: readonly RowOp[], tables: ReadonlyMap<string, ProjectionTable>, now: Date) => {
+  const merged = mergeRowOps(
+    ops.filter((op) => !insertsExpired(op, tables, now)),
+    tables,
+  );
   if (merged.length === 0) return;
   const values: unknown[] = [];
   const param = (value: unknown, type: ColumnType) => {
@@ -289,7 +301,7 @@ const rebuild = async (pool: pg.Pool, store: PostgresEventStore, options: Rebuil
           types: typesOf(store.projections),
           ...(locked ? { pastRunningTransactions: true, connection: client } : {}),
         });
-        for (const event of page.events) await applyOps(client, opsOf(store.projections, event), tables);
+        for (const event of page.events) await applyOps(client, opsOf(store.projections, event), tables, now);
         position = page.position;
         applied += page.events.length;
         caughtUp += page.events.length;
