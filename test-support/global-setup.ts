@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { startTestDatabase, type TestDatabaseRef } from '@pos-auth/infrastructure/testing';
+import { ensureChromium } from './browser.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,11 +28,16 @@ const build = async () => {
 
 /**
  * Builds, then resolves the test database once per run: TEST_DATABASE_URL, else Testcontainers,
- * else an embedded PostgreSQL in a temporary directory (DESIGN.md, "Tests").
+ * else an embedded PostgreSQL in a temporary directory (DESIGN.md, "Tests"); and makes sure
+ * Debian's Chromium is there for the browser tests, installing it when missing (test-support/browser.ts).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const log = (line: string) => console.log(`[global-setup] ${line}`);
   await build();
-  const database = await startTestDatabase(process.env, (line) => console.log(`[global-setup] ${line}`));
+  const chromium = await ensureChromium(log);
+  if (chromium.skipReason !== null) log(`the browser tests are skipped: ${chromium.skipReason}`);
+  project.provide('chromium', chromium);
+  const database = await startTestDatabase(process.env, log);
   project.provide('testDatabase', { url: database.url });
   return () => database.stop();
 }
