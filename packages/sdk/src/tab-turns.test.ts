@@ -167,4 +167,14 @@ describe('refreshing one tab at a time (Web Locks semantics, simulated)', () => 
     expect(refusal).toMatchObject({ code: 'NOT_AUTHENTICATED' });
     expect(refresher.sent).toBe(0);
   });
+
+  it('refreshes without a turn when the browser refuses the lock itself (an opaque origin)', async () => {
+    const { tab, shared } = createSharedStorage(tokens(0));
+    const refusing = { request: async () => Promise.reject(new Error('SecurityError: the origin is opaque')), query: async () => ({}) } as unknown as WebLocks;
+    const refresher = createRefresher();
+    const a = tab();
+
+    expect(await refreshInTurn(refusing, a, shared, tokens(0), refresher.for(a))).toEqual(tokens(1));
+    expect(refresher.sent).toBe(1);
+  });
 });

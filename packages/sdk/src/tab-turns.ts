@@ -48,7 +48,8 @@ const sleep = (ms: number, unref = false) =>
  * it, `pos-auth.rotated:<storage name>:<tag>`, for `rotatedHeldMs`, taking it before it lets the
  * turn go. Locks are granted in order, so a tab that finds that lock held knows that its copy is
  * stale, and waits up to `storageWaitMs` for the new tokens to reach it; only if they do not does
- * it refresh (which the server's grace window answers with the same tokens).
+ * it refresh (which the server's grace window answers with the same tokens). Where the browser
+ * refuses the lock itself, it refreshes without a turn.
  *
  * @example
  * const tokens = await refreshInTurn(navigator.locks, storage, storage.shared, kept, sendRefresh);
@@ -96,8 +97,17 @@ export const refreshInTurn = async (
   };
 
   let outcome: TokenSet | undefined;
-  await locks.request(`pos-auth.refresh:${shared.name}`, async () => {
-    outcome = await inTurn();
-  });
+  let entered = false;
+  try {
+    await locks.request(`pos-auth.refresh:${shared.name}`, async () => {
+      entered = true;
+      outcome = await inTurn();
+    });
+  } catch (error) {
+    if (entered) throw error;
+    // The browser refused the lock itself (an opaque origin, a sandboxed frame): refresh as a page
+    // without Web Locks does, which the server's grace window answers alike for every tab.
+    return refresh(kept);
+  }
   return outcome!;
 };
