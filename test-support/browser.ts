@@ -96,7 +96,12 @@ export const ensureChromium = async (log: (line: string) => void): Promise<Chrom
   return { executablePath: chromiumPath, skipReason: null };
 };
 
-/** What a browser describe block's name says when it is skipped. */
+/**
+ * What a browser describe block's name says when it is skipped: the reason, else nothing.
+ *
+ * @example
+ * describe.skipIf(chromium.skipReason !== null)(`the admin console ${skipNote(chromium)}`, () => { ... });
+ */
 export const skipNote = (availability: ChromiumAvailability): string =>
   availability.skipReason === null ? '' : `(skipped: ${availability.skipReason})`;
 
@@ -145,6 +150,9 @@ export const sdkBundle = async (): Promise<PageFile> => {
 /**
  * An HTML page that loads the bundled SDK (served at `/pos-auth-sdk.js`) as
  * `globalThis.posAuthSdk`, and nothing else: the test drives it with `page.evaluate`.
+ *
+ * @example
+ * const origin = await startPageServer({ upstream: server.url, files: { '/': sdkPage(), '/pos-auth-sdk.js': await sdkBundle() } });
  */
 export const sdkPage = (): PageFile => ({
   contentType: 'text/html; charset=utf-8',
@@ -156,7 +164,13 @@ globalThis.posAuthSdk = sdk;
 </script></head><body></body></html>`,
 });
 
-/** Opens a tab on `url` (a page made by `sdkPage`) and waits until the SDK has loaded there. */
+/**
+ * Opens a tab on `url` (a page made by `sdkPage`) and waits until the SDK has loaded there.
+ *
+ * @example
+ * const tab = await openSdkPage(browser, origin.url);
+ * await tab.evaluate(() => typeof (globalThis as { posAuthSdk?: unknown }).posAuthSdk); // 'object'
+ */
 export const openSdkPage = async (browser: LaunchedChromium, url: string): Promise<Page> => {
   const page = await browser.context.newPage();
   await page.goto(url);
