@@ -4,6 +4,7 @@ import type { TestProject } from 'vitest/node';
 // Not `@pos-auth/infrastructure/testing`: this loads before the build, without the source
 // condition, and that entry's fixtures import the workspace packages (whose dist/ may not exist yet).
 import { startTestDatabase, type TestDatabaseRef } from '@pos-auth/infrastructure/testing/database';
+import { ensureChromium } from './browser.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -29,11 +30,16 @@ const build = async () => {
 
 /**
  * Builds, then resolves the test database once per run: TEST_DATABASE_URL, else Testcontainers,
- * else an embedded PostgreSQL in a temporary directory (DESIGN.md, "Tests").
+ * else an embedded PostgreSQL in a temporary directory (DESIGN.md, "Tests"); and makes sure
+ * Debian's Chromium is there for the browser tests, installing it when missing (test-support/browser.ts).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const log = (line: string) => console.log(`[global-setup] ${line}`);
   await build();
-  const database = await startTestDatabase(process.env, (line) => console.log(`[global-setup] ${line}`));
+  const chromium = await ensureChromium(log);
+  if (chromium.skipReason !== null) log(`the browser tests are skipped: ${chromium.skipReason}`);
+  project.provide('chromium', chromium);
+  const database = await startTestDatabase(process.env, log);
   project.provide('testDatabase', { url: database.url });
   return () => database.stop();
 }

@@ -54,7 +54,7 @@ describe('the cost of a refresh', () => {
     return { ms: performance.now() - started, next };
   };
 
-  it('after 5,000 rotations is within 20% of the first refresh of a session (medians of interleaved runs), and reads no stream', async () => {
+  it('after 5,000 rotations is within 20% of the first refresh of a session (median of interleaved runs), and reads no stream', async () => {
     let aged = await login();
     for (let rotation = 0; rotation < 5000; rotation += 1) aged = (await timed(aged)).next;
     streamReads = 0;
@@ -73,9 +73,12 @@ describe('the cost of a refresh', () => {
       for (const which of run % 2 === 0 ? (['first', 'aged'] as const) : (['aged', 'first'] as const)) await measure(which);
     }
 
-    const ratio = median(agedRefresh) / median(firstRefresh);
+    // The median of each run's ratio: the two refreshes of a run meet the same load, so a burst of
+    // the machine's other work moves one run's ratio, not the figure (the ratio of the medians
+    // moved by 20% and more between runs on the shared 2-core machine).
+    const ratio = median(agedRefresh.map((ms, run) => ms / firstRefresh[run]!));
     console.info(
-      `refresh after 5,000 rotations: median ${median(agedRefresh).toFixed(2)} ms; first refresh of a session: median ${median(firstRefresh).toFixed(2)} ms; ratio ${ratio.toFixed(3)}`,
+      `refresh after 5,000 rotations: median ${median(agedRefresh).toFixed(2)} ms; first refresh of a session: median ${median(firstRefresh).toFixed(2)} ms; median ratio ${ratio.toFixed(3)}`,
     );
     expect(streamReads).toBe(0);
     expect(ratio).toBeLessThanOrEqual(1.2);

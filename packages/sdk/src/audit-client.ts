@@ -1,4 +1,7 @@
-import { errorFromResponse, invalidResponse, isRecord, readJson } from './errors.js';
+import { PosAuthError } from './errors.js';
+import { errorFromResponse } from './replies.js';
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** An event of the log as the audit API shows it (`GET /audit/events`), camelCased at the top. */
 export interface PosAuthAuditEvent {
@@ -107,11 +110,16 @@ export const createPosAuthAuditClient = (options: PosAuthAuditClientOptions): Po
       headers: { Accept: 'application/json', Authorization: `Bearer ${await options.getAccessToken()}` },
     });
     if (!response.ok) throw await errorFromResponse(response);
-    const body = await readJson(response);
+    const body: unknown = await response.json().catch(() => undefined);
     const items = isRecord(body) && Array.isArray(body['items']) ? body['items'].map(eventFrom) : null;
     const nextCursor = isRecord(body) ? body['next_cursor'] : undefined;
     if (items === null || items.includes(null) || !(nextCursor === null || typeof nextCursor === 'string')) {
-      throw invalidResponse(response, 'a body that is not a page of audit events');
+      throw new PosAuthError({
+        status: response.status,
+        code: 'INVALID_RESPONSE',
+        message: `pos-auth answered GET /audit/events with ${response.status} and a body that is not a page of audit events.`,
+        requestId: response.headers.get('x-request-id'),
+      });
     }
     return { items: items as PosAuthAuditEvent[], nextCursor };
   };

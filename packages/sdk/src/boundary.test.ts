@@ -1,12 +1,23 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { AppRouter, PosAuthRole, PosAuthUser, RegisterInput } from './index.js';
+import type {
+  AppRouter,
+  ChangePasswordInput,
+  ListUsersQuery,
+  LogoutOptions,
+  PosAuthRole,
+  PosAuthSession,
+  PosAuthUser,
+  RegisterInput,
+  UserChanges,
+} from './index.js';
 
 /**
  * The SDK runs in browsers with `fetch` only, and never loads the server: what it imports at
- * run time is its own files, `@trpc/client` and, for resource servers (`@pos-auth/sdk/express`),
- * `jose`; `@pos-auth/*` and `express` only as types (erased); no Node built-ins or Node-only
+ * run time is its own files, `@trpc/client`, the HTTP contract (`@pos-auth/contract`, zod
+ * schemas that read every answer) and, for resource servers (`@pos-auth/sdk/express`), `jose`;
+ * the server's packages and `express` only as types (erased); no Node built-ins or Node-only
  * globals. Test files are exempt.
  */
 const sourceDir = new URL('./', import.meta.url);
@@ -15,7 +26,8 @@ const sources = readdirSync(sourceDir, { recursive: true, encoding: 'utf8' })
   .map((file) => ({ file, text: readFileSync(new URL(file, sourceDir), 'utf8') }));
 
 /** What each entry point may import at run time besides the SDK's own files. */
-const allowedRuntimeImports = (file: string): readonly string[] => (file.startsWith('express/') ? ['jose'] : ['@trpc/client']);
+const allowedRuntimeImports = (file: string): readonly string[] =>
+  file === 'express.ts' || file.startsWith('express/') ? ['jose'] : ['@trpc/client', '@pos-auth/contract'];
 
 /** `import … from 'x'` and `export … from 'x'`, with whether the whole statement is type-only. */
 const importsOf = (text: string) =>
@@ -30,13 +42,16 @@ describe('the SDK boundary', () => {
       'audit-client.ts',
       'credentials.ts',
       'errors.ts',
-      'express/index.ts',
+      'express.ts',
       'express/introspection.ts',
       'express/refusal.ts',
       'express/require-auth.ts',
       'express/verifier.ts',
       'index.ts',
+      'replies.ts',
       'rest-client.ts',
+      'session.ts',
+      'tab-turns.ts',
       'token-storage.ts',
       'trpc-client.ts',
     ]);
@@ -74,5 +89,17 @@ describe("the SDK's types and the server's router", () => {
     expectTypeOf<RouterUser['role']>().toEqualTypeOf<PosAuthRole>();
     expectTypeOf<NonNullable<inferRouterInputs<AppRouter>['users']['register']['role']>>().toEqualTypeOf<PosAuthRole>();
     expectTypeOf<RegisterInput>().toExtend<inferRouterInputs<AppRouter>['users']['register']>();
+  });
+
+  it('agree on the inputs of the account and session calls, and on what they answer', () => {
+    type Inputs = inferRouterInputs<AppRouter>;
+    type Outputs = inferRouterOutputs<AppRouter>;
+    expectTypeOf<ListUsersQuery>().toExtend<Inputs['users']['list']>();
+    expectTypeOf<UserChanges & { userId: string }>().toExtend<Inputs['users']['update']>();
+    expectTypeOf<ChangePasswordInput>().toExtend<Inputs['users']['changePassword']>();
+    expectTypeOf<LogoutOptions>().toExtend<Inputs['auth']['logout']>();
+    expectTypeOf<Outputs['users']['list']['items'][number]>().toExtend<PosAuthUser>();
+    expectTypeOf<PosAuthUser>().toExtend<Outputs['users']['list']['items'][number]>();
+    expectTypeOf<Outputs['sessions']['list'][number]>().toExtend<PosAuthSession>();
   });
 });

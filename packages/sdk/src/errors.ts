@@ -11,15 +11,17 @@ export interface PosAuthErrorInit {
   readonly message: string;
   readonly fieldErrors?: readonly PosAuthFieldError[] | undefined;
   readonly requestId?: string | null | undefined;
+  readonly cause?: unknown;
 }
 
 /**
  * What the SDK throws when pos-auth refuses a request. `code` is the OAuth `error` on the token
  * endpoints (`invalid_grant`, `invalid_client`, ...) and the problem's stable `code` elsewhere
- * (`USER_NAME_TAKEN`, `INVALID_TOKEN`, ...); an answer without one gets `HTTP_<status>`. Two codes
- * are the SDK's own, raised without a request: `NOT_AUTHENTICATED` (status 401: no session is
- * kept, log in first) and `INVALID_RESPONSE` (the server answered success with a body the SDK
- * cannot read). Network failures are not wrapped: `fetch`'s own error propagates.
+ * (`USER_NAME_TAKEN`, `INVALID_TOKEN`, ...); an answer in neither shape (a proxy's HTML page)
+ * gets `HTTP_<status>`. Two codes are the SDK's own, raised without a request:
+ * `NOT_AUTHENTICATED` (status 401: no session is kept, log in first) and `INVALID_RESPONSE` (the
+ * server answered success with a body that is not what the endpoint answers; `cause` is the
+ * contract's parse error). Network failures are not wrapped: `fetch`'s own error propagates.
  *
  * @example
  * try {
@@ -40,7 +42,7 @@ export class PosAuthError extends Error {
   readonly requestId: string | null;
 
   constructor(init: PosAuthErrorInit) {
-    super(init.message);
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.status = init.status;
     this.code = init.code;
     this.fieldErrors = init.fieldErrors ?? [];
@@ -54,69 +56,3 @@ export class PosAuthError extends Error {
 
 export const notAuthenticated = (): PosAuthError =>
   new PosAuthError({ status: 401, code: 'NOT_AUTHENTICATED', message: 'No session is kept: log in first.' });
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
-
-const fieldErrorsOf = (value: unknown): PosAuthFieldError[] =>
-  Array.isArray(value)
-    ? value
-        .filter(isRecord)
-        .map((item) => ({ path: String(item['path'] ?? ''), message: String(item['message'] ?? '') }))
-    : [];
-
-/**
- * Reads an error answer in either of the API's shapes: OAuth (`error`, `error_description`) on
- * the token endpoints, RFC 9457 problem details (`code`, `detail`, `errors`) elsewhere. Anything
- * else (a proxy's HTML page) still becomes a `PosAuthError` with the status.
- */
-export const errorFromResponse = async (response: Response): Promise<PosAuthError> => {
-  const body = await readJson(response);
-  const requestId = response.headers.get('x-request-id');
-  const status = response.status;
-  if (isRecord(body) && typeof body['error'] === 'string') {
-    const description = body['error_description'];
-    return new PosAuthError({
-      status,
-      code: body['error'],
-      message: typeof description === 'string' ? description : body['error'],
-      requestId,
-    });
-  }
-  if (isRecord(body) && (typeof body['detail'] === 'string' || typeof body['title'] === 'string')) {
-    const code = body['code'];
-    return new PosAuthError({
-      status,
-      code: typeof code === 'string' ? code : `HTTP_${status}`,
-      message: String(body['detail'] ?? body['title']),
-      fieldErrors: fieldErrorsOf(body['errors']),
-      requestId,
-    });
-  }
-  return new PosAuthError({
-    status,
-    code: `HTTP_${status}`,
-    message: `pos-auth answered ${status}${response.statusText ? ` ${response.statusText}` : ''}.`,
-    requestId,
-  });
-};
-
-/** The body as JSON, or null when it is empty or not JSON. */
-export const readJson = async (response: Response): Promise<unknown> => {
-  const text = await response.text();
-  if (text === '') return null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return null;
-  }
-};
-
-export const invalidResponse = (response: Response, what: string): PosAuthError =>
-  new PosAuthError({
-    status: response.status,
-    code: 'INVALID_RESPONSE',
-    message: `pos-auth answered ${response.status} with ${what}.`,
-    requestId: response.headers.get('x-request-id'),
-  });
-
-export { isRecord };

@@ -153,14 +153,17 @@ describe('the REST client: the documented flow on a fresh server', () => {
     expect(replay.body).toMatchObject({ access_token: rotated.accessToken, refresh_token: rotated.refreshToken, expires_at: rotated.expiresAt });
     expect(await rawMe(server, rotated.accessToken)).toBe(200);
 
+    // Logout ends the session at the server, then forgets it.
     await auth.logout();
     expect(auth.tokens).toBeNull();
+    expect(await rawMe(server, rotated.accessToken)).toBe(401);
+    expect((await rawRefresh(server, rotated.refreshToken)).status).toBe(400);
     expectPosAuthError(await rejectionOf(auth.me()), {
       status: 401,
       code: 'NOT_AUTHENTICATED',
       message: 'No session is kept: log in first.',
     });
-    expect(recording.calls).toHaveLength(4);
+    expect(recording.calls.slice(4)).toEqual(['POST /auth/logout 204']);
   });
 
   it("registers as the kept session's user: an admin picks any role, a patron cannot", async () => {
@@ -341,15 +344,18 @@ describe('the REST client: refreshing', () => {
     expect(recording.calls).toHaveLength(41);
   });
 
-  it('retries a refused request only once', async () => {
+  it('retries a refused request only once, then takes the session for ended', async () => {
     const recording = recordingFetch();
     // A fetch that spoils the access token of every GET, so the retry is refused as well.
     const spoiling: typeof fetch = (input, init) =>
       recording.fetch(input, init?.method === 'GET' ? { ...init, headers: { Authorization: 'Bearer spoiled' } } : init);
     const auth = clientFor(server, { fetch: spoiling });
     await auth.login({ userName: 'rita', password });
+    const ended: unknown[] = [];
+    auth.onSessionEnded((event) => ended.push(event));
 
-    expectPosAuthError(await rejectionOf(auth.me()), {
+    const refusal = await rejectionOf(auth.me());
+    expectPosAuthError(refusal, {
       status: 401,
       code: 'INVALID_TOKEN',
       message: 'The access token is missing, invalid or expired.',
@@ -360,8 +366,10 @@ describe('the REST client: refreshing', () => {
       'POST /auth/refresh-token 201',
       'GET /users/me 401',
     ]);
-    // The refresh itself succeeded: the session is still kept.
-    expect(auth.tokens).not.toBeNull();
+    // A token refused right after a refresh: the session is forgotten, and that is told once.
+    expect(auth.tokens).toBeNull();
+    await Promise.resolve();
+    expect(ended).toEqual([{ reason: 'access_refused', error: refusal }]);
   });
 
   it('forgets the session when a refresh is refused with invalid_grant (here: reuse, which ends it everywhere), and throws', async () => {
@@ -370,19 +378,30 @@ describe('the REST client: refreshing', () => {
     const copy = createMemoryTokenStorage();
     copy.set(issued);
     const stale = clientFor(server, { storage: copy, now: () => Date.now() + 1800 * 1000 });
+    const ended: { client: string; reason: string; code: string | undefined }[] = [];
+    stale.onSessionEnded(({ reason, error }) => ended.push({ client: 'stale', reason, code: error?.code }));
+    first.onSessionEnded(({ reason, error }) => ended.push({ client: 'first', reason, code: error?.code }));
     await first.refresh(); // rotates the token the copy holds away
 
-    expectPosAuthError(await rejectionOf(stale.me()), {
+    // Twice at once: one refresh, one end told.
+    const [refusal, again] = await Promise.all([rejectionOf(stale.me()), rejectionOf(stale.me())]);
+    expectPosAuthError(refusal, {
       status: 400,
       code: 'invalid_grant',
       message: 'The refresh token is invalid, expired or revoked.',
     });
+    expect(again).toBe(refusal);
     expect(stale.tokens).toBeNull();
     expect(copy.get()).toBeNull();
     expect((await rejectionOf(stale.getAccessToken())) as PosAuthError).toMatchObject({ code: 'NOT_AUTHENTICATED' });
     // Reuse ends the whole session (RFC 9700 §4.14.2): the client holding the live token is out too.
     expectPosAuthError(await rejectionOf(first.me()), { status: 400, code: 'invalid_grant', message: 'The refresh token is invalid, expired or revoked.' });
     expect(first.tokens).toBeNull();
+    await Promise.resolve();
+    expect(ended).toEqual([
+      { client: 'stale', reason: 'refresh_refused', code: 'invalid_grant' },
+      { client: 'first', reason: 'refresh_refused', code: 'invalid_grant' },
+    ]);
   });
 
   it('keeps a session logged in while a refresh of the previous one was in flight, and uses it at once', async () => {

@@ -1,23 +1,21 @@
+import type { ListedSession, Role, UserPageView, UserView } from '@pos-auth/contract';
 import { basicAuthorization } from './credentials.js';
-import { errorFromResponse, invalidResponse, isRecord, notAuthenticated, readJson } from './errors.js';
+import { PosAuthError } from './errors.js';
+import { discard, errorFromResponse, readReply } from './replies.js';
+import { createSession, type HttpMethod, type SessionEnded } from './session.js';
+import { globalWebLocks, type WebLocks } from './tab-turns.js';
 import { createMemoryTokenStorage, type TokenSet, type TokenStorage } from './token-storage.js';
 
-export type PosAuthRole = 'admin' | 'manager' | 'chef' | 'expeditor' | 'patron';
+export type PosAuthRole = Role;
 
-/** A user account as the SDK returns it: the API's user resource, camelCased. */
-export interface PosAuthUser {
-  readonly id: string;
-  readonly userName: string;
-  readonly email: string | null;
-  readonly name: string | null;
-  readonly role: PosAuthRole;
-  /** A disabled account cannot log in, and its sessions ended when it was disabled. */
-  readonly disabled: boolean;
-  /** ISO 8601 UTC. */
-  readonly createdAt: string;
-  /** ISO 8601 UTC. */
-  readonly updatedAt: string;
-}
+/** A user account as the SDK returns it: the API's user resource, camelCased (the contract's `UserView`). */
+export type PosAuthUser = Readonly<UserView>;
+
+/** One page of `users.list`: `nextCursor` is null on the last page. */
+export type PosAuthUserPage = Readonly<UserPageView>;
+
+/** An active session of a user (the contract's `ListedSession`); `current` marks the one that asked. */
+export type PosAuthSession = Readonly<ListedSession>;
 
 export interface RegisterInput {
   readonly userName: string;
@@ -34,6 +32,37 @@ export interface LoginInput {
   readonly scope?: string | undefined;
 }
 
+export interface LogoutOptions {
+  /** Which of the user's sessions end: this one (the default), the `others`, or `all`. */
+  readonly scope?: 'current' | 'others' | 'all' | undefined;
+}
+
+export interface ChangePasswordInput {
+  readonly currentPassword: string;
+  readonly newPassword: string;
+}
+
+/** Filters and paging of `users.list`; every field is optional. */
+export interface ListUsersQuery {
+  /** Accounts per page, 1 to 200 (50 when absent). */
+  readonly limit?: number | undefined;
+  /** The `nextCursor` of the page before. */
+  readonly cursor?: string | undefined;
+  readonly role?: PosAuthRole | undefined;
+  readonly disabled?: boolean | undefined;
+  /** A user-name prefix, compared as logins compare names. */
+  readonly q?: string | undefined;
+}
+
+/** What `users.update` changes; `null` clears `name` or `email`. */
+export interface UserChanges {
+  readonly role?: PosAuthRole | undefined;
+  /** Disabling ends all the user's sessions at once. */
+  readonly disabled?: boolean | undefined;
+  readonly name?: string | null | undefined;
+  readonly email?: string | null | undefined;
+}
+
 export interface PosAuthClientOptions {
   /** Where pos-auth answers, e.g. `https://auth.pos.example` (a trailing slash is fine). */
   readonly baseUrl: string;
@@ -46,11 +75,37 @@ export interface PosAuthClientOptions {
   readonly refreshSkewSeconds?: number | undefined;
   /** Where the session's tokens are kept; in memory by default. */
   readonly storage?: TokenStorage | undefined;
+  /**
+   * The Web Locks that let tabs sharing `storage` refresh one at a time: `navigator.locks` by
+   * default where there is one; null for none (each tab then refreshes on its own, which the
+   * server's grace window answers alike).
+   */
+  readonly locks?: WebLocks | null | undefined;
   /** The current time in epoch milliseconds; `Date.now` by default. For tests. */
   readonly now?: (() => number) | undefined;
 }
 
 export const posAuthClientDefaults = { refreshSkewSeconds: 30 } as const;
+
+/** The admin's part of a `PosAuthClient`: other users' accounts and sessions. Every call needs an admin's session (else 403). */
+export interface PosAuthUsers {
+  /** `GET /users`: one page of accounts, ordered by user name. */
+  list(query?: ListUsersQuery): Promise<PosAuthUserPage>;
+  /** Every account that matches, page after page (`GET /users` as often as it takes). */
+  all(query?: Omit<ListUsersQuery, 'cursor'>): AsyncGenerator<PosAuthUser, void, undefined>;
+  /** `GET /users/{id}`. */
+  get(userId: string): Promise<PosAuthUser>;
+  /** `PATCH /users/{id}`: the account as changed. The last active admin can be neither demoted nor disabled (409 `LAST_ADMIN`). */
+  update(userId: string, changes: UserChanges): Promise<PosAuthUser>;
+  /** `POST /users/{id}/password`: sets a new password and ends every session of that user. */
+  resetPassword(userId: string, newPassword: string): Promise<void>;
+  /** `DELETE /users/{id}`: erases the person's data, ends their sessions, frees the user name. */
+  erase(userId: string): Promise<void>;
+  /** `GET /users/{id}/sessions`: that user's active sessions, newest first. */
+  sessions(userId: string): Promise<readonly PosAuthSession[]>;
+  /** `DELETE /users/{id}/sessions/{sid}`: ends one of that user's sessions. */
+  endSession(userId: string, sessionId: string): Promise<void>;
+}
 
 /** A pos-auth REST client with one session (see `createPosAuthClient`). */
 export interface PosAuthClient {
@@ -62,76 +117,29 @@ export interface PosAuthClient {
   refresh(): Promise<TokenSet>;
   /** `GET /users/me`: the logged-in user. */
   me(): Promise<PosAuthUser>;
-  /** Forgets the kept tokens. */
-  logout(): Promise<void>;
+  /**
+   * `POST /auth/logout`: ends this session (or the user's `others`, or `all`), then forgets the
+   * kept tokens unless only the others ended. Without a kept session it does nothing.
+   */
+  logout(options?: LogoutOptions): Promise<void>;
+  /** `POST /users/me/password`: the user's other sessions end; this one goes on. */
+  changePassword(input: ChangePasswordInput): Promise<void>;
+  /** `GET /users/me/sessions`: the user's active sessions, newest first; `current` marks this one. */
+  sessions(): Promise<readonly PosAuthSession[]>;
+  /** `DELETE /users/me/sessions/{id}`: ends one of the user's sessions (for this one, `logout` also forgets it). */
+  endSession(sessionId: string): Promise<void>;
+  /** Accounts and sessions of any user, for an admin. */
+  readonly users: PosAuthUsers;
+  /**
+   * Calls `listener` once when the server has ended the kept session, which is then forgotten
+   * (see `createPosAuthClient`). Returns a function that removes the listener.
+   */
+  onSessionEnded(listener: (ended: SessionEnded) => void): () => void;
   /** An access token that is valid for at least `refreshSkewSeconds`, refreshing when needed. */
   getAccessToken(): Promise<string>;
   /** The kept tokens, or null when logged out. */
   readonly tokens: TokenSet | null;
 }
-
-const roleNames: ReadonlySet<string> = new Set<PosAuthRole>(['admin', 'manager', 'chef', 'expeditor', 'patron']);
-
-const nullableString = (value: unknown): value is string | null => value === null || typeof value === 'string';
-
-const userFrom = async (response: Response): Promise<PosAuthUser> => {
-  const body = await readJson(response);
-  if (
-    !isRecord(body) ||
-    typeof body['id'] !== 'string' ||
-    typeof body['user_name'] !== 'string' ||
-    !nullableString(body['email'] ?? null) ||
-    !nullableString(body['name'] ?? null) ||
-    typeof body['role'] !== 'string' ||
-    !roleNames.has(body['role']) ||
-    typeof body['disabled'] !== 'boolean' ||
-    typeof body['created_at'] !== 'string' ||
-    typeof body['updated_at'] !== 'string'
-  ) {
-    throw invalidResponse(response, 'a body that is not a user resource');
-  }
-  return {
-    id: body['id'],
-    userName: body['user_name'],
-    email: (body['email'] ?? null) as string | null,
-    name: (body['name'] ?? null) as string | null,
-    role: body['role'] as PosAuthRole,
-    disabled: body['disabled'],
-    createdAt: body['created_at'],
-    updatedAt: body['updated_at'],
-  };
-};
-
-const tokenSetFrom = async (response: Response, now: number): Promise<TokenSet> => {
-  const body = await readJson(response);
-  if (
-    !isRecord(body) ||
-    typeof body['access_token'] !== 'string' ||
-    typeof body['refresh_token'] !== 'string' ||
-    typeof body['expires_in'] !== 'number'
-  ) {
-    throw invalidResponse(response, 'a body that is not a token response');
-  }
-  const expiresAt = body['expires_at'];
-  const scope = body['scope'];
-  return {
-    accessToken: body['access_token'],
-    refreshToken: body['refresh_token'],
-    tokenType: typeof body['token_type'] === 'string' ? body['token_type'] : 'Bearer',
-    expiresIn: body['expires_in'],
-    // The server's instant when it sends one; a server that does not is read per RFC 6749.
-    expiresAt:
-      typeof expiresAt === 'string' && !Number.isNaN(Date.parse(expiresAt))
-        ? expiresAt
-        : new Date(now + body['expires_in'] * 1000).toISOString(),
-    ...(typeof scope === 'string' ? { scope } : {}),
-  };
-};
-
-/** Lets the connection be reused when a body is not read. */
-const discard = async (response: Response): Promise<void> => {
-  await response.body?.cancel().catch(() => undefined);
-};
 
 const requireString = (options: PosAuthClientOptions, name: 'baseUrl' | 'clientId' | 'clientSecret') => {
   if (typeof options[name] !== 'string' || options[name] === '') {
@@ -139,28 +147,52 @@ const requireString = (options: PosAuthClientOptions, name: 'baseUrl' | 'clientI
   }
 };
 
+const segment = (id: string) => encodeURIComponent(id);
+
+const queryString = (query: ListUsersQuery): string => {
+  const params = new URLSearchParams();
+  if (query.limit !== undefined) params.set('limit', String(query.limit));
+  if (query.cursor !== undefined) params.set('cursor', query.cursor);
+  if (query.role !== undefined) params.set('role', query.role);
+  if (query.disabled !== undefined) params.set('disabled', String(query.disabled));
+  if (query.q !== undefined) params.set('q', query.q);
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+};
+
+/** A refusal that says the session is over already: what a logout was for. */
+const sessionIsOver = (error: unknown): boolean =>
+  error instanceof PosAuthError && (error.code === 'invalid_grant' || error.code === 'NOT_AUTHENTICATED' || error.status === 401);
+
 /**
  * Creates a typed REST client for an admin panel or a service: it logs a user in with the
  * password grant as the given client, keeps the session's tokens in `storage`, and sends the
  * access token on the protected endpoints. Before a request it refreshes a token that expires
  * within `refreshSkewSeconds`, and on a 401 it refreshes once and retries once. Refreshes are
- * single-flight: concurrent callers that need one share the one `POST /auth/refresh-token` in
- * flight, because a refresh token works once and a second concurrent refresh would be refused.
- * A refresh refused with `invalid_grant` forgets the session and throws (log in again). Refusals
- * are `PosAuthError`s; network failures are `fetch`'s own errors. Runs wherever `fetch` does.
+ * single-flight: concurrent callers share the one `POST /auth/refresh-token` in flight, because a
+ * refresh token works once. Tabs that share a `localStorage` (`createWebTokenStorage`) refresh
+ * one at a time as well, through Web Locks where the browser has them: a tab whose turn comes
+ * after another tab refreshed takes up that tab's tokens and sends nothing.
+ *
+ * When the server has ended the session (a refresh refused with `invalid_grant`: revoked, reused
+ * or expired; or a request refused with 401 again after a refresh) the tokens are forgotten, the
+ * refusal is thrown, and the `onSessionEnded` listeners are called once, here and in the other
+ * tabs that share the storage (there also on a logout). Network failures end nothing. Refusals
+ * are `PosAuthError`s; network failures are `fetch`'s own errors. Every answer is read with the
+ * contract's schema for its endpoint. Runs wherever `fetch` does.
  *
  * @example
  * const auth = createPosAuthClient({
  *   baseUrl: 'https://auth.pos.example',
  *   clientId: 'admin-panel',
  *   clientSecret: 'admin-panel-secret',
- *   storage: createWebTokenStorage(window.sessionStorage),
+ *   storage: createWebTokenStorage(window.localStorage),
  * });
+ * auth.onSessionEnded(() => router.navigate('/login'));
  * await auth.login({ userName: 'ana', password: 'correct horse battery' });
  * const me = await auth.me(); // { id, userName: 'ana', role: 'admin', ... }
- * const orders = await fetch('https://orders.pos.example/orders', {
- *   headers: { Authorization: `Bearer ${await auth.getAccessToken()}` },
- * });
+ * for await (const chef of auth.users.all({ role: 'chef' })) console.log(chef.userName);
+ * await auth.logout();
  */
 export const createPosAuthClient = (options: PosAuthClientOptions): PosAuthClient => {
   requireString(options, 'baseUrl');
@@ -170,97 +202,50 @@ export const createPosAuthClient = (options: PosAuthClientOptions): PosAuthClien
   if (!Number.isFinite(skewSeconds) || skewSeconds < 0) {
     throw new TypeError('createPosAuthClient: refreshSkewSeconds must be a finite number of seconds, 0 or more.');
   }
-  const baseUrl = options.baseUrl.replace(/\/+$/u, '');
-  // Called bare, never as a method of `options`: a browser's fetch refuses another `this`.
-  const send: typeof fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  const now = options.now ?? Date.now;
-  const storage = options.storage ?? createMemoryTokenStorage();
   const clientAuthorization = basicAuthorization(options);
-
-  const request = (method: 'GET' | 'POST', path: string, authorization: string | null, body?: object) =>
-    send(`${baseUrl}${path}`, {
-      method,
-      headers: {
-        Accept: 'application/json',
-        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        ...(authorization === null ? {} : { Authorization: authorization }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  const session = createSession({
+    baseUrl: options.baseUrl.replace(/\/+$/u, ''),
+    // Called bare, never as a method of `options`: a browser's fetch refuses another `this`.
+    send: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    storage: options.storage ?? createMemoryTokenStorage(),
+    now: options.now ?? Date.now,
+    skewSeconds,
+    locks: options.locks === undefined ? globalWebLocks() : options.locks,
+  });
+  const { request, withAccessToken } = session;
 
   const ok = async (response: Response): Promise<Response> => {
     if (!response.ok) throw await errorFromResponse(response);
     return response;
   };
 
-  // The refresh in flight, keyed by the refresh token it presented. Set in the same turn as the
-  // check that found none, so no second refresh of that token can start until it settles.
-  let refreshing: { readonly from: string; readonly tokens: Promise<TokenSet> } | null = null;
+  /** A request as the kept session's user: the success, or its refusal thrown. */
+  const asUser = async (method: HttpMethod, path: string, body?: object): Promise<Response> =>
+    ok(await withAccessToken((authorization) => request(method, path, authorization, body)));
 
-  /** The refresh in flight for the kept session, if any (not one of a session since replaced). */
-  const inFlightFor = (kept: TokenSet): Promise<TokenSet> | null =>
-    refreshing !== null && refreshing.from === kept.refreshToken ? refreshing.tokens : null;
-
-  const rotate = (kept: TokenSet): Promise<TokenSet> => {
-    const joined = inFlightFor(kept);
-    if (joined !== null) return joined;
-    const entry = {
-      from: kept.refreshToken,
-      tokens: (async () => {
-        const response = await request('POST', '/auth/refresh-token', null, { refresh_token: kept.refreshToken });
-        // Only the session this refresh rotated is replaced or forgotten: a login (or another tab
-        // sharing the storage) may have put a newer one there meanwhile.
-        const current = storage.get();
-        const stillKept = current?.refreshToken === kept.refreshToken;
-        if (!response.ok) {
-          const error = await errorFromResponse(response);
-          if (error.code === 'invalid_grant') {
-            if (current !== null && !stillKept) return current;
-            if (stillKept) storage.clear();
-          }
-          throw error;
-        }
-        const tokens = await tokenSetFrom(response, now());
-        if (storage.get()?.refreshToken === kept.refreshToken) storage.set(tokens);
-        return tokens;
-      })().finally(() => {
-        if (refreshing === entry) refreshing = null;
-      }),
-    };
-    refreshing = entry;
-    return entry.tokens;
+  /** The same, for an endpoint that answers no body. */
+  const asUserNoBody = async (method: HttpMethod, path: string, body?: object): Promise<void> => {
+    await discard(await asUser(method, path, body));
   };
 
-  const expiresSoon = (tokens: TokenSet): boolean =>
-    // Written so that an unreadable `expiresAt` (NaN) counts as expiring.
-    !(Date.parse(tokens.expiresAt) - now() > skewSeconds * 1000);
+  const list = async (query: ListUsersQuery = {}) => readReply('GET /users', await asUser('GET', `/users${queryString(query)}`));
 
-  const getAccessToken = async (): Promise<string> => {
-    const kept = storage.get();
-    if (kept === null) throw notAuthenticated();
-    const inFlight = inFlightFor(kept);
-    if (inFlight !== null) return (await inFlight).accessToken;
-    if (expiresSoon(kept)) return (await rotate(kept)).accessToken;
-    return kept.accessToken;
-  };
-
-  /** After the server refused `used`: a token it has not refused yet, refreshing only if nobody has. */
-  const replacementFor = async (used: string): Promise<string> => {
-    const kept = storage.get();
-    if (kept === null) throw notAuthenticated();
-    const inFlight = inFlightFor(kept);
-    if (inFlight !== null) return (await inFlight).accessToken;
-    if (kept.accessToken !== used) return kept.accessToken;
-    return (await rotate(kept)).accessToken;
-  };
-
-  /** Sends with the access token; on a 401, once more with a refreshed one. */
-  const withAccessToken = async (attempt: (authorization: string) => Promise<Response>): Promise<Response> => {
-    const used = await getAccessToken();
-    const first = await attempt(`Bearer ${used}`);
-    if (first.status !== 401) return first;
-    await discard(first);
-    return attempt(`Bearer ${await replacementFor(used)}`);
+  const users: PosAuthUsers = {
+    list,
+    all: async function* (query = {}) {
+      let cursor: string | null | undefined;
+      do {
+        const page = await list({ ...query, cursor: cursor ?? undefined });
+        yield* page.items;
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+    },
+    get: async (userId) => readReply('GET /users/{id}', await asUser('GET', `/users/${segment(userId)}`)),
+    update: async (userId, changes) => readReply('PATCH /users/{id}', await asUser('PATCH', `/users/${segment(userId)}`, changes)),
+    resetPassword: (userId, newPassword) => asUserNoBody('POST', `/users/${segment(userId)}/password`, { new_password: newPassword }),
+    erase: (userId) => asUserNoBody('DELETE', `/users/${segment(userId)}`),
+    sessions: async (userId) => readReply('GET /users/{id}/sessions', await asUser('GET', `/users/${segment(userId)}/sessions`)),
+    endSession: (userId, sessionId) => asUserNoBody('DELETE', `/users/${segment(userId)}/sessions/${segment(sessionId)}`),
   };
 
   return {
@@ -273,11 +258,8 @@ export const createPosAuthClient = (options: PosAuthClientOptions): PosAuthClien
         ...(input.role === undefined ? {} : { role: input.role }),
       };
       // A kept session registers as its user (an admin may then pick the role); otherwise as the client.
-      const response =
-        storage.get() === null
-          ? await request('POST', '/users', clientAuthorization, body)
-          : await withAccessToken((authorization) => request('POST', '/users', authorization, body));
-      return userFrom(await ok(response));
+      const response = session.tokens === null ? await ok(await request('POST', '/users', clientAuthorization, body)) : await asUser('POST', '/users', body);
+      return readReply('POST /users', response);
     },
 
     login: async (input) => {
@@ -289,28 +271,56 @@ export const createPosAuthClient = (options: PosAuthClientOptions): PosAuthClien
           ...(input.scope === undefined ? {} : { scope: input.scope }),
         }),
       );
-      const tokens = await tokenSetFrom(response, now());
-      storage.set(tokens);
+      const tokens = await readReply('POST /auth/token', response);
+      session.keep(tokens);
       return tokens;
     },
 
-    refresh: async () => {
-      const kept = storage.get();
-      if (kept === null) throw notAuthenticated();
-      return rotate(kept);
+    refresh: session.refresh,
+
+    me: async () => readReply('GET /users/me', await asUser('GET', '/users/me')),
+
+    logout: async ({ scope = 'current' } = {}) => {
+      const kept = session.tokens;
+      if (kept === null) return;
+      const sentWith: string[] = [kept.accessToken];
+      const forget = () => {
+        if (scope !== 'others') session.forget(sentWith);
+      };
+      try {
+        await discard(
+          await ok(
+            await withAccessToken((authorization) => {
+              sentWith.push(authorization.slice('Bearer '.length));
+              return request('POST', `/auth/logout?scope=${scope}`, authorization);
+            }),
+          ),
+        );
+      } catch (error) {
+        // A session the server ended already was forgotten then. Any other failure forgets it all
+        // the same (a shared terminal must not stay logged in), and is thrown.
+        if (sessionIsOver(error) && scope !== 'others') return;
+        forget();
+        throw error;
+      }
+      forget();
     },
 
-    me: async () => userFrom(await ok(await withAccessToken((authorization) => request('GET', '/users/me', authorization)))),
+    changePassword: (input) =>
+      asUserNoBody('POST', '/users/me/password', { current_password: input.currentPassword, new_password: input.newPassword }),
 
-    // pos-auth has no revocation endpoint yet: the session ends when its refresh token expires.
-    logout: async () => {
-      storage.clear();
-    },
+    sessions: async () => readReply('GET /users/me/sessions', await asUser('GET', '/users/me/sessions')),
 
-    getAccessToken,
+    endSession: (sessionId) => asUserNoBody('DELETE', `/users/me/sessions/${segment(sessionId)}`),
+
+    users,
+
+    onSessionEnded: session.onSessionEnded,
+
+    getAccessToken: session.getAccessToken,
 
     get tokens() {
-      return storage.get();
+      return session.tokens;
     },
   };
 };

@@ -13,7 +13,7 @@ export interface PosAuthTrpcClientOptions {
   readonly fetch?: typeof fetch | undefined;
 }
 
-/** The typed tRPC client of pos-auth's router: `users.register`, `users.me`, `auth.token`, `auth.refresh`. */
+/** The typed tRPC client of pos-auth's router: `users.*`, `sessions.*` and `auth.*`, as `AppRouter` declares them. */
 export type PosAuthTrpcClient = TRPCClient<AppRouter>;
 
 /** The most calls the server takes in one batch (API.md "Abuse limits"); more are split. */

@@ -13,7 +13,7 @@ import {
 import express from 'express';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AccessTokenRefusal, requireAuth, type RequireAuthOptions } from './index.js';
+import { AccessTokenRefusal, requireAuth, type RequireAuthOptions } from '../express.js';
 
 /**
  * Resource servers of the POS API (express apps using `requireAuth`) in front of a real pos-auth
