@@ -7,6 +7,7 @@ import { registerClientCommands } from './commands/clients.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerProjectionCommands } from './commands/projections.js';
 import { registerServerCommands } from './commands/server.js';
+import { registerUserCommands } from './commands/users.js';
 import { CommandRefusedError } from './errors.js';
 
 /**
@@ -28,6 +29,7 @@ export const createProgram = (): Command => {
     .exitOverride();
   registerServerCommands(program);
   registerClientCommands(program);
+  registerUserCommands(program);
   registerKeyCommands(program);
   registerProjectionCommands(program);
   registerAuditCommands(program);
