@@ -187,6 +187,19 @@ export const ipLimiterFrom = (pool: pg.Pool, config: Pick<Config, 'rateLimitIpPe
   config.rateLimitIpPerMinute === 0 ? Promise.resolve(undefined) : createPostgresIpRateLimiter(pool, { limit: config.rateLimitIpPerMinute });
 
 /**
+ * What `createAuthDeps` takes, from the configuration: argon2id within the default bounds on
+ * concurrent operations, the common-password dictionary, the settings and the JWT options. The
+ * service and the operator's commands (`pos-auth users ...`) build their ports from the same.
+ */
+export const authDepsOptionsFrom = async (config: Config) => ({
+  passwordHasher: createBoundedPasswordHasher(await createArgon2PasswordHasher()),
+  commonPasswords: await loadZxcvbnCommonPasswords(),
+  settings: settingsFrom(config),
+  eventLogIntegrity: config.eventLogIntegrity,
+  accessTokens: await accessTokenOptionsFrom(config),
+});
+
+/**
  * Opens the database, migrates it, brings the projections up to date and builds the ports, with
  * argon2id within the default bounds on concurrent operations, and the per-IP limiter.
  */
@@ -198,14 +211,7 @@ export const createRuntime = async (config: Config, logger: Logger, metrics?: Me
     if (!config.eventLogIntegrity) {
       logger.warn('EVENT_LOG_INTEGRITY=off-for-benchmarks: events are written unchained and with personal data in clear; never in production');
     }
-    const deps = await createAuthDeps(database.pool, {
-      passwordHasher: createBoundedPasswordHasher(await createArgon2PasswordHasher()),
-      commonPasswords: await loadZxcvbnCommonPasswords(),
-      settings: settingsFrom(config),
-      eventLogIntegrity: config.eventLogIntegrity,
-      accessTokens: await accessTokenOptionsFrom(config),
-      metrics,
-    });
+    const deps = await createAuthDeps(database.pool, { ...(await authDepsOptionsFrom(config)), metrics });
     const ipLimiter = await ipLimiterFrom(database.pool, config);
     const projections = await ensureProjectionsCurrent(database.pool, deps.eventStore);
     if (projections.rebuilt) logger.info({ replayed: projections.replayed }, 'projections rebuilt from the event log');

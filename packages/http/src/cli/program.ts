@@ -1,18 +1,22 @@
 import { Command, CommanderError } from 'commander';
 import { DomainError, ValidationError } from '@pos-auth/domain';
+import { isDatabaseUnavailable } from '@pos-auth/infrastructure';
 import { ConfigError } from '../config.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerClientCommands } from './commands/clients.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerProjectionCommands } from './commands/projections.js';
 import { registerServerCommands } from './commands/server.js';
+import { registerUserCommands } from './commands/users.js';
+import { CommandRefusedError } from './errors.js';
 
 /**
  * The `pos-auth` command line. Each group of commands is a module of `cli/commands/` exporting a
  * `register...Commands(program)` that adds its commands (with their options, descriptions and
  * actions) to the program; add a new group by writing such a module and calling it here. Actions
- * throw on failure: a `ConfigError` or a `DomainError` is printed as its message, anything else
- * with its stack.
+ * throw on failure: a `ConfigError`, a `DomainError` or a `CommandRefusedError` is printed as its
+ * message (a validation error as its fields, with the rule's code when one rule alone refused), a
+ * database that cannot be reached as such, anything else with its stack.
  *
  * @example
  * await createProgram().parseAsync(['node', 'pos-auth', 'audit', 'verify']);
@@ -25,6 +29,7 @@ export const createProgram = (): Command => {
     .exitOverride();
   registerServerCommands(program);
   registerClientCommands(program);
+  registerUserCommands(program);
   registerKeyCommands(program);
   registerProjectionCommands(program);
   registerAuditCommands(program);
@@ -42,9 +47,14 @@ export const runCli = async (argv: readonly string[]): Promise<void> => {
       return;
     }
     if (error instanceof ValidationError) {
-      console.error(`pos-auth: ${error.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`);
-    } else if (error instanceof ConfigError || error instanceof DomainError) {
+      const code = error.code === 'VALIDATION_FAILED' ? '' : ` (${error.code})`;
+      console.error(`pos-auth: ${error.errors.map((e) => `${e.path} ${e.message}`).join('; ')}${code}`);
+    } else if (error instanceof ConfigError || error instanceof DomainError || error instanceof CommandRefusedError) {
       console.error(`pos-auth: ${error.message}`);
+    } else if (isDatabaseUnavailable(error)) {
+      // A wrong DATABASE_URL or a server that is down: the operator's to fix, not a bug to trace.
+      const { message, code } = error as { message?: string; code?: string };
+      console.error(`pos-auth: the database cannot be reached (${message || code || 'no answer'})`);
     } else {
       console.error('pos-auth: failed:', error);
     }

@@ -22,10 +22,21 @@ describe('progressBar', () => {
     expect(written()).toContain('1/1 tables swapped');
   });
 
+  it('counts work of unknown total without a bar or a percentage', () => {
+    const { stream, written } = terminal(true);
+    const progress = progressBar(stream);
+    progress.count('users read', 200);
+    progress.count('users read', 350);
+    progress.stop();
+    expect(written()).toContain('350 users read');
+    expect(written()).not.toMatch(/%|\/350/);
+  });
+
   it('writes nothing when the stream is not a terminal (a pipe, a log file)', () => {
     const { stream, written } = terminal(false);
     const progress = progressBar(stream);
     progress.update('events checked', 50, 200);
+    progress.count('users read', 200);
     progress.stop();
     expect(written()).toBe('');
   });

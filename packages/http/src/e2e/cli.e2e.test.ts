@@ -41,18 +41,36 @@ describe('the pos-auth command line', () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  it('describes every command with --help, and refuses an unknown one with exit code 2', async () => {
+  it('describes every command and group with --help, and refuses an unknown one with exit code 2', async () => {
     const top = await runCli(['--help'], env);
     expect(top.code).toBe(0);
-    for (const command of ['start', 'migrate', 'register-client', 'projections', 'audit']) expect(top.stdout).toContain(command);
-    for (const args of [['audit', 'events'], ['audit', 'verify'], ['projections', 'rebuild'], ['register-client'], ['migrate'], ['start']]) {
-      const help = await runCli([...args, '--help'], env);
-      expect(help.code, args.join(' ')).toBe(0);
-      expect(help.stdout, args.join(' ')).toContain(`Usage: pos-auth ${args.join(' ')}`);
-    }
+    const groups = { clients: ['add', 'list', 'rotate-secret'], users: ['create-admin', 'disable', 'list'], keys: ['rotate'], projections: ['rebuild'], audit: ['events', 'verify'] };
+    const described = (help: string, command: string) => new RegExp(`^  ${command}\\b.*\\S\\s{2,}\\S`, 'mu').test(help);
+    for (const command of ['start', 'migrate', ...Object.keys(groups)]) expect(described(top.stdout, command), command).toBe(true);
+    // The old names still run, without being offered.
+    expect(top.stdout).not.toMatch(/register-client|rebuild-projections/u);
+    const commands = [['start'], ['migrate'], ['register-client'], ['rebuild-projections'], ...Object.entries(groups).flatMap(([group, subcommands]) => [[group], ...subcommands.map((sub) => [group, sub])])];
+    await Promise.all(
+      commands.map(async (args) => {
+        const help = await runCli([...args, '--help'], env);
+        expect(help.code, args.join(' ')).toBe(0);
+        expect(help.stdout, args.join(' ')).toMatch(new RegExp(`^Usage: pos-auth ${args.join(' ')} .*\\n\\n(?!Arguments:|Options:|Commands:)\\S`, 'u'));
+        const [group] = args;
+        for (const sub of groups[group as keyof typeof groups] ?? []) if (args.length === 1) expect(described(help.stdout, sub), `${group} ${sub}`).toBe(true);
+      }),
+    );
     const unknown = await runCli(['rebuild-everything'], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'rebuild-everything'");
+   }, 60_000);
+
+  it('says so in one line, exit 1, when the database cannot be reached or the configuration is wrong', async () => {
+    const unreachable = await runCli(['users', 'list'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' });
+    expect(unreachable).toEqual({ code: 1, stdout: '', stderr: 'pos-auth: the database cannot be reached (connect ECONNREFUSED 127.0.0.1:1)\n' });
+    const misconfigured = await runCli(['clients', 'list'], { ...env, ACCESS_TOKEN_TTL: 'soon' });
+    expect(misconfigured).toMatchObject({ code: 1, stdout: '' });
+    expect(misconfigured.stderr).toMatch(/^pos-auth: Invalid configuration:\n {2}ACCESS_TOKEN_TTL: /u);
+    expect(misconfigured.stderr).not.toMatch(/\n\s+at /u);
   });
 
   it('migrates, registers a client with the secret from standard input, and rebuilds by either name', async () => {

@@ -1,16 +1,15 @@
 import type { Command } from 'commander';
 import { createPosAuthPersistence, rebuildProjections } from '@pos-auth/infrastructure';
 import { withDatabase } from '../database.js';
-import { progressBar } from '../progress.js';
+import { progressBar, rebuildProgressLabels } from '../progress.js';
 
 const rebuild = () =>
   withDatabase(async ({ pool }) => {
     const { eventStore } = await createPosAuthPersistence(pool);
     const progress = progressBar();
-    const labels = { replay: 'events replayed', write: 'rows written', 'catch-up': 'events caught up', swap: 'tables swapped' } as const;
     try {
       const { replayed, swapMs } = await rebuildProjections(pool, eventStore, {
-        onProgress: (phase, done, total) => progress.update(labels[phase], done, total),
+        onProgress: (phase, done, total) => progress.update(rebuildProgressLabels[phase], done, total),
       });
       progress.stop();
       console.log(`Projections rebuilt from the event log (${replayed} events); the new tables were swapped in within ${swapMs.toFixed(0)} ms.`);
