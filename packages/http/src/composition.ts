@@ -27,7 +27,9 @@ import {
   parseSigningKeySet,
   randomUuidGenerator,
   startEmbeddedPostgres,
+  startInvalidationListener,
   systemClock,
+  type InvalidationListener,
   type IpRateLimiter,
   type PostgresEventStore,
   type SigningKeys,
@@ -77,10 +79,13 @@ export const createAuthDeps = async (
     /** False only for `pnpm bench` (see `Config.eventLogIntegrity`); the pool must then also start without the chain. */
     readonly eventLogIntegrity?: boolean;
     readonly metrics?: Metrics | undefined;
+    /** Token checks answer from a cache this listener keeps current (see `cacheTokenChecks`); none without one. */
+    readonly invalidationListener?: InvalidationListener | undefined;
   },
 ): Promise<Runtime> => {
   const { eventStore, auditLog, loginActivity, users, sessions, clients, serviceKeys } = await createPosAuthPersistence(pool, {
     sealPersonalData: options.eventLogIntegrity ?? true,
+    ...(options.invalidationListener === undefined ? {} : { invalidationListener: options.invalidationListener }),
   });
   const clock = options.clock ?? systemClock;
   const { signingKeys, accessTokenSigner } = await createAccessTokenKeys(pool, { ...options.accessTokens, settings: options.settings, clock });
@@ -200,24 +205,44 @@ export const authDepsOptionsFrom = async (config: Config) => ({
 });
 
 /**
+ * The listener that keeps this instance's token-check cache current; while its connection is away
+ * the cache is off (logged), and it reconnects by itself.
+ */
+export const startTokenCacheListener = (pool: pg.Pool, logger: Logger): Promise<InvalidationListener> => {
+  let lost = false;
+  return startInvalidationListener(pool, {
+    onUnconfirmed: (details) => logger.warn(details, 'a change to cached token checks was not confirmed by every instance within 2 s'),
+    onStateChange: (state, error) => {
+      if (state === 'lost') logger.warn({ err: error }, 'token-check cache off: its invalidation listener lost the database connection');
+      else if (lost) logger.info('token-check cache on again: its invalidation listener is back');
+      lost = state === 'lost';
+    },
+  });
+};
+
+/**
  * Opens the database, migrates it, brings the projections up to date and builds the ports, with
- * argon2id within the default bounds on concurrent operations, and the per-IP limiter.
+ * argon2id within the default bounds on concurrent operations, the per-IP limiter, and the
+ * token-check cache's listener.
  */
 export const createRuntime = async (config: Config, logger: Logger, metrics?: Metrics) => {
   const database = await openDatabase(config, logger);
+  let invalidations: InvalidationListener | undefined;
   try {
     const { applied } = await migrate(database.pool);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     if (!config.eventLogIntegrity) {
       logger.warn('EVENT_LOG_INTEGRITY=off-for-benchmarks: events are written unchained and with personal data in clear; never in production');
     }
-    const deps = await createAuthDeps(database.pool, { ...(await authDepsOptionsFrom(config)), metrics });
+    invalidations = await startTokenCacheListener(database.pool, logger);
+    const deps = await createAuthDeps(database.pool, { ...(await authDepsOptionsFrom(config)), metrics, invalidationListener: invalidations });
     const ipLimiter = await ipLimiterFrom(database.pool, config);
     const projections = await ensureProjectionsCurrent(database.pool, deps.eventStore);
     if (projections.rebuilt) logger.info({ replayed: projections.replayed }, 'projections rebuilt from the event log');
     await seedClients(deps, config.authClients, logger);
-    return { database, deps, ipLimiter };
+    return { database, deps, ipLimiter, invalidations };
   } catch (error) {
+    await invalidations?.stop();
     await database.close().catch(() => undefined);
     throw error;
   }

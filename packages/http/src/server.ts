@@ -33,7 +33,7 @@ export interface RunningServer {
 export const startServer = async (config: Config, logger: Logger): Promise<RunningServer> => {
   const metrics = createMetrics();
   const scrape = scrapeMetrics(metrics.registry, config.metricsToken);
-  const { database, deps, ipLimiter } = await createRuntime(config, logger, metrics);
+  const { database, deps, ipLimiter, invalidations } = await createRuntime(config, logger, metrics);
   // Every instance prunes: runs of several instances may overlap, each deleting rows the others are not.
   const pruning = startPruningJob(database.pool, deps.eventStore.projections, {
     clock: deps.clock,
@@ -76,6 +76,7 @@ export const startServer = async (config: Config, logger: Logger): Promise<Runni
         if (cutOff > 0) logger.warn({ cutOff, graceMs: shutdownGraceMs }, 'responses still open at the end of the shutdown grace period were cut off');
         await pruning.stop();
         await consumers.stop();
+        await invalidations.stop();
         if (metricsServer !== null) await new Promise((resolve) => metricsServer.close(resolve));
         await database.close();
         logger.info('pos-auth stopped');

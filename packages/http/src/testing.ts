@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import type pg from 'pg';
 import type { AccessTokenOptions } from './access-token-keys.js';
 import type { ClientSeed } from './config.js';
-import { createAuthDeps, seedClients, type Runtime } from './composition.js';
+import { createAuthDeps, seedClients, startTokenCacheListener, type Runtime } from './composition.js';
 import { checkRepliesAgainst, stopCheckingReplies } from './e2e/http.js';
 import { openApiDocument } from './openapi.js';
 import { startConsumers } from './consumers.js';
@@ -59,7 +59,10 @@ export const startTestServer = async (
 ): Promise<TestServer> => {
   const schema = await createTestSchema(database, options.poolMax === undefined ? {} : { max: options.poolMax });
   const logger = options.logger ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
+  // As a service runs: token checks answer from the cache its listener keeps current.
+  const invalidations = await startTokenCacheListener(schema.pool, logger);
   const created = await createAuthDeps(schema.pool, {
+    invalidationListener: invalidations,
     passwordHasher: options.passwordHasher ?? (await createArgon2PasswordHasher()),
     commonPasswords: await loadZxcvbnCommonPasswords(),
     settings: { ...defaultSettings, ...options.settings },
@@ -102,6 +105,7 @@ export const startTestServer = async (
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await consumers.stop();
+      await invalidations.stop();
       await schema.drop();
     },
   };

@@ -4,6 +4,8 @@ export * from './postgres/migrate.js';
 export * from './postgres/event-store.js';
 export * from './postgres/audit-log.js';
 export * from './postgres/subscription.js';
+export * from './postgres/invalidation.js';
+export * from './postgres/token-cache.js';
 export * from './postgres/login-activity.js';
 export * from './postgres/verify.js';
 export * from './postgres/projection.js';

@@ -3,11 +3,13 @@ import type pg from 'pg';
 import { createIpDigester, loadServiceKeys, type ServiceKeys } from './crypto/service-keys.js';
 import { createPostgresAuditLog } from './postgres/audit-log.js';
 import { createPostgresEventStore, type PostgresEventStore } from './postgres/event-store.js';
+import { invalidationKeysOf, type InvalidationListener } from './postgres/invalidation.js';
 import { createPostgresLoginActivity, loginActivityConsumer } from './postgres/login-activity.js';
 import { createPostgresSubjectKeys, type PersonalDataCodec } from './postgres/personal-data.js';
 import { posAuthProjections } from './postgres/projections.js';
 import { createPostgresReadModels, type PostgresReadModels } from './postgres/read-models.js';
 import { logChannel, type LogConsumer } from './postgres/subscription.js';
+import { cacheTokenChecks } from './postgres/token-cache.js';
 
 /** The catch-up consumers pos-auth runs over its log (see `startSubscription`). */
 export const posAuthConsumers: readonly LogConsumer[] = [loginActivityConsumer];
@@ -32,6 +34,12 @@ export const createPosAuthPersistence = async (
   options: {
     /** False only to measure what sealing costs (see `PersonalDataCodec.seal`). */
     readonly sealPersonalData?: boolean;
+    /**
+     * A service's listener: token checks answer from a cache it keeps current (`cacheTokenChecks`),
+     * and an append that changes what they answer resolves once it has been told. Without one (a
+     * CLI, a test), appends still announce their changes to the services listening.
+     */
+    readonly invalidationListener?: InvalidationListener;
   } = {},
 ): Promise<PosAuthPersistence> => {
   const serviceKeys = await loadServiceKeys(pool);
@@ -45,12 +53,16 @@ export const createPosAuthPersistence = async (
     projections: posAuthProjections,
     personalData,
     notify: { channel: logChannel, types: new Set(posAuthConsumers.flatMap((consumer) => consumer.wakeOn)) },
+    invalidation: { keysOf: invalidationKeysOf, listener: () => listener ?? null },
   });
+  const { invalidationListener: listener } = options;
+  const readModels = createPostgresReadModels(pool);
   return {
     eventStore,
     auditLog: createPostgresAuditLog(pool, personalData),
     loginActivity: createPostgresLoginActivity(pool),
     serviceKeys,
-    ...createPostgresReadModels(pool),
+    ...readModels,
+    ...(listener === undefined ? {} : cacheTokenChecks(readModels, listener)),
   };
 };

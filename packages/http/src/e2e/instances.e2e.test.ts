@@ -4,7 +4,7 @@ import { createTestSchema, type TestSchema } from '@pos-auth/infrastructure/test
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createAuthDeps } from '../composition.js';
 import { testClient } from '../testing.js';
-import { logIn, me, password, refresh, signUp } from './accounts.js';
+import { bearer, logIn, me, password, refresh, signUp } from './accounts.js';
 import { request } from './http.js';
 import { startProcess, stopProcess, type ServerProcess } from './process.js';
 
@@ -97,5 +97,31 @@ describe('three instances on one database', () => {
       [login.refresh_token],
     );
     expect(rows.map((row) => row.type)).toEqual(['TokenIssued', 'TokenRefreshed', 'TokenRefreshed', 'RefreshTokenReused', 'SessionRevoked']);
+  });
+
+  it('with token checks cached on each instance, a logout, a role change or a disable on one is seen by all three at their very next request', async () => {
+    const admin = await logIn(instances[0]!.url, testClient, 'long-gone');
+    const cookId = await signUp(instances[0]!.url, 'cached-cook', { role: 'chef', adminToken: admin.access_token });
+    /** Each instance has checked the token (twice: the second from its cache). */
+    const warm = async (token: string) => {
+      for (const instance of instances) for (const _ of [1, 2]) expect((await me(instance.url, token)).status).toBe(200);
+    };
+    const patch = (instance: ServerProcess, body: unknown) =>
+      request(`${instance.url}/users/${cookId}`, { method: 'PATCH', headers: { ...bearer(admin.access_token), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    for (let round = 0; round < 10; round += 1) {
+      const session = await logIn(instances[round % 3]!.url, testClient, 'cached-cook');
+      await warm(session.access_token);
+      const logout = await request(`${instances[round % 3]!.url}/auth/logout`, { method: 'POST', headers: bearer(session.access_token) });
+      expect(logout.status).toBe(204);
+      for (const instance of instances) expect((await me(instance.url, session.access_token)).status, `round ${round}`).toBe(401);
+    }
+
+    const session = await logIn(instances[0]!.url, testClient, 'cached-cook');
+    await warm(session.access_token);
+    expect((await patch(instances[1]!, { role: 'expeditor' })).status).toBe(200);
+    for (const instance of instances) expect((await me(instance.url, session.access_token)).body.role).toBe('expeditor');
+    expect((await patch(instances[2]!, { disabled: true })).status).toBe(200);
+    for (const instance of instances) expect((await me(instance.url, session.access_token)).status).toBe(401);
   });
 });

@@ -13,6 +13,7 @@ import {
 } from '@pos-auth/domain';
 import { DatabaseError, type ClientBase, type Pool } from 'pg';
 import { eventColumns, toRecordedEvents, type EventRow } from './event-rows.js';
+import { invalidationChannel, invalidationPayload, type InvalidationListener } from './invalidation.js';
 import { encodeEvent, type PersonalDataCodec } from './personal-data.js';
 import { mergeRowOps, rowOpSql, type ColumnType, type Projection, type ProjectionTable, type RowOp } from './projection.js';
 
@@ -83,6 +84,24 @@ export interface PostgresEventStoreOptions {
    * second. Subscribers also poll, so a type left out is delivered, just later.
    */
   readonly notify?: { readonly channel: string; readonly types: ReadonlySet<string> };
+  /**
+   * Announces on `invalidationChannel`, in the append's statement (so at its commit, and only
+   * then), the cache keys its events change (`invalidationKeysOf`). With a `listener`, an append
+   * that announced something resolves only once every instance listening on the schema has
+   * confirmed it: when a revocation is acknowledged, no token check anywhere answers from a cache
+   * that predates it.
+   */
+  readonly invalidation?: {
+    readonly keysOf: (event: DomainEvent) => readonly string[];
+    readonly listener?: () => InvalidationListener | null;
+  };
+}
+
+interface Notification {
+  readonly channel: string;
+  readonly payload: string;
+  /** The payload begins with the appender's schema (`current_schema()`). */
+  readonly scoped: boolean;
 }
 
 const sqlState = {
@@ -145,7 +164,7 @@ class AppendStatement {
   private readonly appends: string[] = [];
   private readonly changes: string[] = [];
 
-  param(value: unknown, type: ColumnType | 'jsonb' | 'text[]'): string {
+  param(value: unknown, type: ColumnType | 'jsonb' | 'text[]' | 'boolean[]'): string {
     this.values.push(value);
     return `$${this.values.length}::${type}`;
   }
@@ -168,10 +187,25 @@ class AppendStatement {
     this.changes.push(`c${this.changes.length} AS (${rowOpSql(op, table, (value, type) => this.param(value, type))})`);
   }
 
-  build(notifyChannel: string | null): { readonly name: string; readonly text: string; readonly values: unknown[] } {
+  build(notifications: readonly Notification[]): { readonly name: string; readonly text: string; readonly values: unknown[] } {
     const appended = this.appends.map((_, index) => `SELECT * FROM a${index}`).join(' UNION ALL ');
-    // A SELECT in a WITH runs only when referenced: the final SELECT joins its one row.
-    const notified = notifyChannel === null ? [] : [`notified AS MATERIALIZED (SELECT pg_notify(${this.param(notifyChannel, 'text')}, '') FROM guard)`];
+    // A SELECT in a WITH runs only when referenced: the final SELECT joins its one row. Sent at commit.
+    const notified =
+      notifications.length === 0
+        ? []
+        : [
+            `notified AS MATERIALIZED (SELECT count(pg_notify(n.channel, concat_ws(' ', CASE WHEN n.scoped THEN current_schema() END, n.payload)))
+               FROM guard, unnest(${this.param(
+                 notifications.map((notification) => notification.channel),
+                 'text[]',
+               )}, ${this.param(
+                 notifications.map((notification) => notification.payload),
+                 'text[]',
+               )}, ${this.param(
+                 notifications.map((notification) => notification.scoped),
+                 'boolean[]',
+               )}) AS n(channel, payload, scoped))`,
+          ];
     const text = `WITH ${[
       ...this.appends,
       `appended AS MATERIALIZED (${appended})`,
@@ -180,7 +214,7 @@ class AppendStatement {
       ...this.changes,
       ...notified,
     ].join(',\n')}\nSELECT w, stream_position FROM appended${
-      notifyChannel === null ? '' : ' CROSS JOIN (SELECT count(*) FROM notified) AS n'
+      notifications.length === 0 ? '' : ' CROSS JOIN notified'
     } ORDER BY w, stream_position`;
     return { name: statementName(text), text, values: this.values };
   }
@@ -247,7 +281,7 @@ const asDomainError = (error: unknown, writes: readonly StreamWrite[]): unknown 
  * await eventStore.append([{ streamId: 'session-3f2a...', events, expectedVersion: head.version }], { metadata });
  */
 export const createPostgresEventStore = (pool: Pool, options: PostgresEventStoreOptions): PostgresEventStore => {
-  const { projections, personalData, notify } = options;
+  const { projections, personalData, notify, invalidation } = options;
   const tables = new Map<string, ProjectionTable>([
     ...projections.flatMap((projection) => projection.tables.map((table) => [table.name, table] as const)),
     ...credentialTables,
@@ -305,8 +339,14 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
     }
     for (const op of mergeRowOps(ops, tables)) statement.addRowOp(op, tables.get(op.table)!);
 
-    const notifies = notify !== undefined && writes.some((write) => write.events.some((event) => notify.types.has(event.type)));
-    const query = statement.build(notifies ? notify.channel : null);
+    const notifications: Notification[] = [];
+    if (notify !== undefined && writes.some((write) => write.events.some((event) => notify.types.has(event.type)))) {
+      notifications.push({ channel: notify.channel, payload: '', scoped: false });
+    }
+    const invalidated = invalidation === undefined ? [] : writes.flatMap((write) => write.events.flatMap((event) => invalidation.keysOf(event)));
+    const announcement = invalidated.length === 0 ? null : invalidationPayload(invalidated);
+    if (announcement !== null) notifications.push({ channel: invalidationChannel, payload: announcement.payload, scoped: true });
+    const query = statement.build(notifications);
     let rows: { w: number; stream_position: number }[];
     try {
       ({ rows } = await pool.query<{ w: number; stream_position: number }>(query));
@@ -317,6 +357,9 @@ export const createPostgresEventStore = (pool: Pool, options: PostgresEventStore
     ordered.forEach(({ index }, position) => {
       versions[index] = Math.max(...rows.filter((row) => row.w === position).map((row) => row.stream_position));
     });
+    // Acknowledged once every instance's caches have dropped what it changed (`InvalidationListener.confirmed`).
+    const listener = invalidation?.listener?.();
+    if (announcement !== null && listener) await listener.confirmed(announcement.nonce);
     return versions;
   };
 
